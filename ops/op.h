@@ -1,0 +1,120 @@
+// The operator interface. Each graph operator is one small unit: attribute
+// parsing (in its factory), shape rule, precision rule, gas weight and a plain
+// scalar kernel that defines the bits. Faster kernels are chosen elsewhere and
+// must produce the same bytes as run().
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "graph/attrs.h"
+#include "graph/error.h"
+#include "graph/shape.h"
+
+namespace cvm {
+
+// One tensor as a kernel sees it: int32 values, row-major, `shape` dims.
+// Input and output tensors of in-place operators may share memory.
+struct Tensor {
+  int32_t* data = nullptr;
+  Shape shape;
+  int64_t size() const { return shape_size(shape); }
+};
+
+// Scratch memory a kernel may borrow during run(); owned by the executor, one
+// per model, so kernels need not allocate on every call.
+class Workspace {
+ public:
+  int32_t* get(size_t count) {
+    if (buffer_.size() < count) buffer_.resize(count);
+    return buffer_.data();
+  }
+
+ private:
+  std::vector<int32_t> buffer_;
+};
+
+// What a node declares about its operator.
+struct NodeAttrs {
+  std::string op_name;    // e.g. "conv2d"
+  std::string node_name;  // e.g. "conv2d_0", for messages
+  AttrDict dict;          // the node's op_attrs
+};
+
+class Operator {
+ public:
+  virtual ~Operator() = default;
+
+  // How many inputs the node must have; `given` is how many it lists
+  // (operators with a variable count return it).
+  virtual uint32_t num_inputs(uint32_t given) const = 0;
+  virtual uint32_t num_outputs() const { return 1; }
+
+  // Shape rule. `in` holds the declared input shapes; like the reference's
+  // rule it may rewrite them, and the graph then checks them against the
+  // declared ones (code 1 on a difference). Fills `out`, one per output.
+  // Throws cvm::Error with the reference's class when the rule fails.
+  virtual void infer_shape(std::vector<Shape>& in, std::vector<Shape>& out) const = 0;
+
+  // Precision rule. `shapes` holds the declared shapes of the inputs then the
+  // outputs; `in` the input precisions; `out` arrives holding the declared
+  // output precisions (-1 where unset) and leaves holding the inferred ones.
+  virtual void infer_precision(const std::vector<Shape>& shapes,
+                               std::vector<int>& in, std::vector<int>& out) const = 0;
+
+  // Gas: ops charged per output element (the reference's weights).
+  virtual int64_t gas_per_output(const std::vector<Shape>& in) const {
+    (void)in;
+    return 1;
+  }
+
+  // Whether the reference lets this operator's output share storage with
+  // one of its inputs (its list of in-place operators).
+  virtual bool in_place_allowed() const { return false; }
+
+  // The scalar kernel that defines the bits. Shapes are the verified ones.
+  virtual void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
+                   Workspace& workspace) const = 0;
+};
+
+using OperatorFactory = std::function<std::unique_ptr<Operator>(const NodeAttrs&)>;
+
+class OpRegistry {
+ public:
+  void add(const std::string& name, OperatorFactory factory) {
+    factories_[name] = std::move(factory);
+  }
+  const OperatorFactory* find(const std::string& name) const {
+    auto it = factories_.find(name);
+    return it == factories_.end() ? nullptr : &it->second;
+  }
+  std::vector<std::string> names() const {
+    std::vector<std::string> out;
+    for (const auto& kv : factories_) out.push_back(kv.first);
+    return out;
+  }
+
+ private:
+  std::map<std::string, OperatorFactory> factories_;
+};
+
+// All operators of the format.
+const OpRegistry& op_registry();
+
+// Each operator family registers its operators (one file per family).
+void register_elemwise_ops(OpRegistry& registry);
+void register_broadcast_ops(OpRegistry& registry);
+void register_reduce_ops(OpRegistry& registry);
+void register_nn_ops(OpRegistry& registry);
+void register_transform_ops(OpRegistry& registry);
+void register_vision_ops(OpRegistry& registry);
+
+// For operators that take no attributes: the reference rejects any with
+// code 1.
+void expect_no_attrs(const NodeAttrs& attrs);
+
+}  // namespace cvm
