@@ -66,9 +66,12 @@ class Operator {
   virtual void infer_precision(const std::vector<Shape>& shapes,
                                std::vector<int>& in, std::vector<int>& out) const = 0;
 
-  // Gas: ops charged per output element (the reference's weights).
-  virtual int64_t gas_per_output(const std::vector<Shape>& in) const {
+  // Gas: ops charged per element of output 0 (the reference's weights; 1
+  // for most operators). The graph checks it against the reference's limit.
+  virtual int64_t gas_per_output(const std::vector<Shape>& in,
+                                 const std::vector<Shape>& out) const {
     (void)in;
+    (void)out;
     return 1;
   }
 
