@@ -167,3 +167,19 @@ TEST_CASE("broadcast precision rules", "[broadcast]") {
   CHECK(out_precision("broadcast_greater", 16, 5) == 16);
   CHECK(out_precision("broadcast_mul", 16, 17) == 33);  // the graph rejects it later
 }
+
+TEST_CASE("aliases add/subtract/multiply: checked like the operator, then code 1",
+          "[broadcast]") {
+  for (const char* alias : {"add", "subtract", "multiply"}) {
+    auto op = make_op(alias);
+    CHECK(infer(*op, {2, 3}, {3}) == Shape{2, 3});
+    std::vector<Shape> bad{{2, 3}, {4}}, out;
+    CHECK(error_code([&] { op->infer_shape(bad, out); }) == 1);
+    std::vector<Shape> shapes{{3}, {3}, {3}};
+    std::vector<int> in{8, 8}, o{-1};
+    CHECK(error_code([&] { op->infer_precision(shapes, in, o); }) == 1);
+    CHECK_FALSE(op->in_place_allowed());
+    CHECK(error_code([&] { make_op(alias, {{"x", "1"}}); }) == 1);
+  }
+  CHECK(op_registry().find("__add_symbol__") == nullptr);
+}

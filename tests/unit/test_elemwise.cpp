@@ -285,3 +285,13 @@ TEST_CASE("cvm_left_shift: precision rule errors", "[elemwise]") {
   CHECK(error_code([&] { out_precision(*big, {8}); }) == 1);
   CHECK(error_code([] { make_op("cvm_left_shift", {{"shift_bit", "1"}}); }) == 2);
 }
+
+TEST_CASE("nn.relu alias: checked like relu, then code 1", "[elemwise]") {
+  auto op = make_op("nn.relu");
+  CHECK(op->in_place_allowed());
+  std::vector<Shape> in{{2, 2}}, out;
+  op->infer_shape(in, out);
+  CHECK(out == std::vector<Shape>{{2, 2}});
+  CHECK(error_code([&] { out_precision(*op, {8}); }) == 1);
+  CHECK(error_code([] { make_op("nn.relu", {{"x", "1"}}); }) == 1);
+}
