@@ -3,26 +3,10 @@
 #pragma once
 
 #include <sstream>
-#include <stdexcept>
-#include <string>
+
+#include "cvm/error.h"
 
 namespace cvm {
-
-enum ErrorCode : int {
-  kSucceed = 0,
-  kErrorLogic = 1,
-  kErrorRuntime = 2,
-};
-
-class Error : public std::runtime_error {
- public:
-  Error(int code, const std::string& message)
-      : std::runtime_error(message), code_(code) {}
-  int code() const noexcept { return code_; }
-
- private:
-  int code_;
-};
 
 namespace detail {
 // Collects a message with operator<< and throws when the statement ends.

@@ -1,0 +1,557 @@
+#include "graph/graph.h"
+
+#include <algorithm>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <unordered_set>
+
+#include "graph/error.h"
+
+namespace cvm {
+
+using json = nlohmann::json;
+
+namespace {
+
+// Limits of the format, from the reference.
+constexpr int64_t kMaxDim = int64_t(1) << 24;
+constexpr uint64_t kMaxShapeSize = uint64_t(1) << 30;
+constexpr int kMaxNdim = 6;
+
+// --- JSON reading with the reference's error classes -----------------------
+// A value of the wrong JSON type is a parse failure of the reference's JSON
+// reader: code 2. Semantic checks come later with their own classes.
+
+[[noreturn]] void json_error(const std::string& what) {
+  throw Error(kErrorRuntime, "invalid json: " + what);
+}
+
+const json& expect_array(const json& j, const char* what) {
+  if (!j.is_array()) json_error(std::string(what) + " must be an array");
+  return j;
+}
+
+std::string read_string(const json& j, const char* what) {
+  if (!j.is_string()) json_error(std::string(what) + " must be a string");
+  return j.get<std::string>();
+}
+
+// An unsigned 32-bit number as the reference's stream reader takes it: a
+// leading minus negates modulo 2^32.
+uint32_t read_u32(const json& j, const char* what) {
+  if (j.is_number_unsigned()) {
+    uint64_t v = j.get<uint64_t>();
+    if (v > std::numeric_limits<uint32_t>::max()) json_error(std::string(what) + " out of range");
+    return static_cast<uint32_t>(v);
+  }
+  if (j.is_number_integer()) {
+    int64_t v = j.get<int64_t>();
+    if (v < -int64_t(std::numeric_limits<uint32_t>::max())) {
+      json_error(std::string(what) + " out of range");
+    }
+    return static_cast<uint32_t>(-static_cast<uint64_t>(-v));
+  }
+  json_error(std::string(what) + " must be an integer");
+}
+
+int read_int(const json& j, const char* what) {
+  if (j.is_number_integer()) {
+    if (j.is_number_unsigned()) {
+      uint64_t v = j.get<uint64_t>();
+      if (v > uint64_t(std::numeric_limits<int>::max())) json_error(std::string(what) + " out of range");
+      return static_cast<int>(v);
+    }
+    int64_t v = j.get<int64_t>();
+    if (v < std::numeric_limits<int>::min() || v > std::numeric_limits<int>::max()) {
+      json_error(std::string(what) + " out of range");
+    }
+    return static_cast<int>(v);
+  }
+  json_error(std::string(what) + " must be an integer");
+}
+
+int64_t read_i64(const json& j, const char* what) {
+  if (j.is_number_unsigned()) {
+    uint64_t v = j.get<uint64_t>();
+    if (v > uint64_t(std::numeric_limits<int64_t>::max())) json_error(std::string(what) + " out of range");
+    return static_cast<int64_t>(v);
+  }
+  if (j.is_number_integer()) return j.get<int64_t>();
+  json_error(std::string(what) + " must be an integer");
+}
+
+std::vector<uint32_t> read_u32_list(const json& j, const char* what) {
+  std::vector<uint32_t> out;
+  for (const auto& v : expect_array(j, what)) out.push_back(read_u32(v, what));
+  return out;
+}
+
+std::vector<int> read_int_list(const json& j, const char* what) {
+  std::vector<int> out;
+  for (const auto& v : expect_array(j, what)) out.push_back(read_int(v, what));
+  return out;
+}
+
+std::vector<std::string> read_string_list(const json& j, const char* what) {
+  std::vector<std::string> out;
+  for (const auto& v : expect_array(j, what)) out.push_back(read_string(v, what));
+  return out;
+}
+
+// A node entry: [node_id, index] or [node_id, index, version].
+EntryRef read_entry(const json& j) {
+  expect_array(j, "node entry");
+  CVM_VERIFY(j.size() >= 2 && j.size() <= 3) << "invalid json format: node entry";
+  EntryRef e;
+  e.node_id = read_u32(j[0], "node entry");
+  e.index = read_u32(j[1], "node entry");
+  if (j.size() == 3) e.version = read_u32(j[2], "node entry");
+  return e;
+}
+
+std::vector<EntryRef> read_entries(const json& j, const char* what) {
+  std::vector<EntryRef> out;
+  for (const auto& v : expect_array(j, what)) out.push_back(read_entry(v));
+  return out;
+}
+
+// "Shape"-like graph attributes are ["list_<kind>", [values]].
+const json& typed_list(const json& j, const std::string& key, const char* kind) {
+  expect_array(j, key.c_str());
+  CVM_VERIFY(!j.empty()) << "invalid graph attribute " << key;
+  std::string type = read_string(j[0], key.c_str());
+  CVM_VERIFY(type == kind) << "graph attribute " << key << " must be " << kind
+                           << ", but " << type;
+  CVM_VERIFY(j.size() == 2) << "invalid graph attribute " << key;
+  return j[1];
+}
+
+// Operator name of a node: func_name without a trailing "_<digits>".
+std::string op_name_of(const std::string& func_name) {
+  for (int i = static_cast<int>(func_name.size()) - 1; i >= 0; --i) {
+    char c = func_name[i];
+    if (c >= '0' && c <= '9') continue;
+    if (c == '_') return func_name.substr(0, i);
+    break;
+  }
+  return func_name;
+}
+
+AttrDict parse_op_attrs(const std::string& text) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::exception& e) {
+    json_error(std::string("op_attrs: ") + e.what());
+  }
+  if (!j.is_object()) json_error("op_attrs must be an object");
+  AttrDict dict;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    dict[it.key()] = read_string(it.value(), "op_attrs value");
+  }
+  return dict;
+}
+
+struct RawGraph {
+  Graph graph;
+  std::vector<std::string> dltype;
+  std::vector<std::string> op_attrs;
+  std::vector<int> device_index;
+  std::vector<std::vector<int64_t>> shapes;
+  bool has_precision = false;
+};
+
+void load_node(const json& j, GraphNode* node) {
+  if (!j.is_object()) json_error("a node must be an object");
+  int bitmask = 0;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& key = it.key();
+    if (key == "op") {
+      node->op_type = read_string(it.value(), "op");
+      CVM_VERIFY(node->op_type == "cvm_op" || node->op_type == "null")
+          << "CVM executor only supported cvm_op or parameter vs. " << node->op_type;
+      bitmask |= 1;
+    } else if (key == "name") {
+      node->name = read_string(it.value(), "name");
+      bitmask |= 2;
+    } else if (key == "inputs") {
+      node->inputs = read_entries(it.value(), "inputs");
+      bitmask |= 4;
+    } else if (key == "attrs") {
+      if (!it.value().is_object()) json_error("node attrs must be an object");
+      int attr_mask = 0;
+      for (auto a = it.value().begin(); a != it.value().end(); ++a) {
+        std::string value = read_string(a.value(), "node attribute");
+        if (a.key() == "func_name") {
+          node->func_name = value;
+          attr_mask |= 1;
+        } else if (a.key() == "num_inputs" || a.key() == "num_outputs" ||
+                   a.key() == "op_attrs" || a.key() == "flatten_data") {
+          // Declared, but the operator decides.
+        } else {
+          CVM_RUNTIME_ERROR() << "node attributes do not support key " << a.key();
+        }
+      }
+      CVM_VERIFY(attr_mask == 1) << "invalid format: node attrs without func_name";
+    } else if (key == "precision") {
+      read_int(it.value(), "node precision");
+    } else {
+      CVM_RUNTIME_ERROR() << "node do not support key " << key;
+    }
+  }
+  CVM_VERIFY(bitmask == (1 | 2 | 4)) << "invalid format: node needs op, name and inputs";
+}
+
+void load_graph_attrs(const json& j, RawGraph* raw) {
+  if (!j.is_object()) json_error("attrs must be an object");
+  int bitmask = 0;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& key = it.key();
+    const json& v = it.value();
+    if (key == "dltype") {
+      raw->dltype = read_string_list(typed_list(v, key, "list_str"), "dltype");
+    } else if (key == "storage_id") {
+      raw->graph.storage_id = read_int_list(typed_list(v, key, "list_int"), "storage_id");
+      bitmask |= 2;
+    } else if (key == "shape") {
+      const json& list = expect_array(typed_list(v, key, "list_shape"), "shape");
+      raw->shapes.clear();
+      for (const auto& s : list) {
+        std::vector<int64_t> shape;
+        for (const auto& d : expect_array(s, "shape")) shape.push_back(read_i64(d, "shape"));
+        raw->shapes.push_back(std::move(shape));
+      }
+      bitmask |= 4;
+    } else if (key == "device_index") {
+      raw->device_index = read_int_list(typed_list(v, key, "list_int"), "device_index");
+    } else if (key == "precision") {
+      raw->graph.precision = read_int_list(typed_list(v, key, "list_int"), "precision");
+    } else if (key == "op_attrs") {
+      raw->op_attrs = read_string_list(typed_list(v, key, "list_str"), "op_attrs");
+      bitmask |= 8;
+    } else if (key == "dtype") {
+      // Skipped by the reference, but only in these two forms.
+      expect_array(v, "dtype");
+      CVM_VERIFY(!v.empty()) << "invalid graph attribute dtype";
+      std::string type = read_string(v[0], "dtype");
+      CVM_VERIFY(v.size() >= 2) << "invalid graph attribute dtype";
+      if (type == "list_int") {
+        read_int_list(v[1], "dtype");
+      } else if (type == "list_str") {
+        read_u32(v[1], "dtype");
+      } else {
+        CVM_RUNTIME_ERROR() << "cannot skip graph attr " << key;
+      }
+      CVM_VERIFY(v.size() == 2) << "invalid graph attribute dtype";
+    } else {
+      CVM_RUNTIME_ERROR() << "graph attribute " << key << " not supported";
+    }
+  }
+  CVM_VERIFY(bitmask == (2 | 4 | 8)) << "invalid format: attrs needs storage_id, shape, op_attrs";
+}
+
+RawGraph parse_json(const std::string& text) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::exception& e) {
+    json_error(e.what());
+  }
+  if (!j.is_object()) json_error("the graph must be a JSON object");
+  RawGraph raw;
+  Graph& g = raw.graph;
+  int bitmask = 0;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& key = it.key();
+    const json& v = it.value();
+    if (key == "nodes") {
+      expect_array(v, "nodes");
+      g.nodes.clear();
+      g.nodes.resize(v.size());
+      for (size_t i = 0; i < v.size(); ++i) load_node(v[i], &g.nodes[i]);
+      bitmask |= 1;
+    } else if (key == "arg_nodes") {
+      g.arg_nodes = read_u32_list(v, "arg_nodes");
+    } else if (key == "node_row_ptr") {
+      g.node_row_ptr = read_u32_list(v, "node_row_ptr");
+    } else if (key == "heads") {
+      g.heads = read_entries(v, "heads");
+      bitmask |= 8;
+    } else if (key == "attrs") {
+      load_graph_attrs(v, &raw);
+      bitmask |= 16;
+    } else if (key == "version") {
+      g.version = read_string(v, "version");
+    } else if (key == "postprocess") {
+      g.postprocess = read_string(v, "postprocess");
+    } else {
+      CVM_RUNTIME_ERROR() << "key " << key << " in json is not supported";
+    }
+  }
+  CVM_VERIFY(bitmask == (1 | 8 | 16)) << "invalid format: the graph needs nodes, heads and attrs";
+  return raw;
+}
+
+// --- verification (the reference's PrepareGraphWithVersion) ----------------
+
+// Entry id of `e` through a row-pointer table that may be the declared one;
+// out-of-range ids (where the reference reads out of bounds) are code 1.
+uint32_t checked_entry(const std::vector<uint32_t>& row_ptr, const EntryRef& e,
+                       size_t num_entries) {
+  CVM_VERIFY(e.node_id < row_ptr.size())
+      << "node entry refers to node " << e.node_id << ", out of range";
+  uint32_t eid = row_ptr[e.node_id] + e.index;
+  CVM_VERIFY(eid < num_entries) << "node entry (" << e.node_id << ", " << e.index
+                                << ") out of range";
+  return eid;
+}
+
+void prepare(RawGraph& raw) {
+  Graph& g = raw.graph;
+  const size_t num_nodes = g.nodes.size();
+
+  // Variable names must be unique (among the declared arg_nodes).
+  std::unordered_set<std::string> names;
+  for (uint32_t nid : g.arg_nodes) {
+    CVM_VERIFY(nid < num_nodes) << "arg_nodes refers to node " << nid << ", out of range";
+    CVM_CHECK(names.insert(g.nodes[nid].name).second)
+        << "node name " << g.nodes[nid].name << " duplicated in graph";
+  }
+
+  CVM_VERIFY(num_nodes == raw.op_attrs.size())
+      << "graph attribute op_attrs size: " << raw.op_attrs.size() << ", Expected " << num_nodes;
+  const OpRegistry& registry = op_registry();
+  for (size_t i = 0; i < num_nodes; ++i) {
+    GraphNode& node = g.nodes[i];
+    if (node.is_variable()) continue;
+    node.func_name = op_name_of(node.func_name);
+    const OperatorFactory* factory = registry.find(node.func_name);
+    CVM_CHECK(factory) << "Operator " << node.func_name << " is not registered";
+    NodeAttrs attrs{node.func_name, node.name, parse_op_attrs(raw.op_attrs[i])};
+    node.op = (*factory)(attrs);
+    uint32_t expected = node.op->num_inputs(static_cast<uint32_t>(node.inputs.size()));
+    node.num_outputs = node.op->num_outputs();
+    CVM_VERIFY(expected == node.inputs.size())
+        << "operator " << node.func_name << " name=" << node.name << "'s inputs length invalid "
+        << node.inputs.size() << " vs. " << expected;
+  }
+
+  uint64_t num_entries = 0;
+  std::vector<uint32_t> row_ptr, inputs;
+  for (uint32_t i = 0; i < num_nodes; ++i) {
+    if (g.nodes[i].is_variable()) inputs.push_back(i);
+    row_ptr.push_back(static_cast<uint32_t>(num_entries));
+    num_entries += g.nodes[i].num_outputs;
+    CVM_VERIFY(num_entries <= std::numeric_limits<uint32_t>::max()) << "too many node entries";
+  }
+  row_ptr.push_back(static_cast<uint32_t>(num_entries));
+
+  CVM_VERIFY(num_entries == g.storage_id.size())
+      << "graph attribute storage_id size: " << g.storage_id.size() << ", Expected "
+      << num_entries;
+  for (int sid : g.storage_id) {
+    CVM_VERIFY(sid >= 0) << "storage id should not less than 0, but " << sid;
+  }
+
+  // Outputs may share storage with inputs only for in-place operators. The
+  // reference checks this through the declared node_row_ptr.
+  for (size_t nid = 0; nid < num_nodes; ++nid) {
+    const GraphNode& node = g.nodes[nid];
+    if (node.is_variable() || node.op->in_place_allowed()) continue;
+    for (uint32_t oi = 0; oi < node.num_outputs; ++oi) {
+      uint32_t node_eid = checked_entry(g.node_row_ptr, EntryRef{uint32_t(nid), oi, 0}, num_entries);
+      for (const EntryRef& e : node.inputs) {
+        uint32_t eid = checked_entry(g.node_row_ptr, e, num_entries);
+        CVM_VERIFY(g.storage_id[node_eid] != g.storage_id[eid])
+            << "operator " << node.func_name << " input: (" << e.node_id << ", " << e.index
+            << ") output: (" << nid << ", " << oi << ") used same storage_id "
+            << g.storage_id[eid];
+      }
+    }
+  }
+
+  CVM_VERIFY(num_entries == raw.shapes.size())
+      << "graph attribute shape size: " << raw.shapes.size() << ", Expected " << num_entries;
+  for (const auto& shape : raw.shapes) {
+    CVM_VERIFY(!shape.empty() && shape.size() <= size_t(kMaxNdim))
+        << "shape ndim should between (0, 6], but " << shape.size();
+    uint64_t size = 1;
+    for (int64_t d : shape) {
+      CVM_VERIFY(d > 0 && d <= kMaxDim)
+          << "single dimension should between (0, " << kMaxDim << "], but " << d;
+      size *= static_cast<uint64_t>(d);
+      CVM_VERIFY(size <= kMaxShapeSize)
+          << "shape size should not greater than " << kMaxShapeSize << ", but " << size;
+    }
+  }
+  g.shapes = raw.shapes;
+
+  CVM_VERIFY(num_entries == g.precision.size())
+      << "graph attribute precision size: " << g.precision.size() << ", Expected "
+      << num_entries;
+  for (int prec : g.precision) {
+    CVM_VERIFY(prec == -1 || (prec > 0 && prec <= 32))
+        << "precision should be -1 or between (0, 32], but " << prec;
+  }
+
+  CVM_VERIFY(raw.device_index.empty()) << "attribute device_index must be set empty";
+
+  if (g.version == "cvm_1.0.0") {
+    CVM_VERIFY(num_entries == raw.dltype.size())
+        << "graph attribute dltype size: " << raw.dltype.size() << ", Expected "
+        << num_entries;
+    for (const auto& t : raw.dltype) {
+      CVM_VERIFY(t == "int32") << "type " << t << " are not supported";
+    }
+    CVM_VERIFY(g.node_row_ptr == row_ptr) << "node_row_ptr is invalid";
+    CVM_VERIFY(g.arg_nodes == inputs) << "arg_nodes is invalid";
+  } else if (g.version == "cvm_1.1.0") {
+    g.node_row_ptr = row_ptr;
+    g.arg_nodes = inputs;
+  } else {
+    CVM_RUNTIME_ERROR() << "graph version " << g.version << " not supported";
+  }
+
+  // Topological order: every input entry precedes the node's first entry.
+  // Ids wrap as in the reference, so an index past a node's outputs names a
+  // later entry of the graph.
+  for (uint32_t i = 0; i < num_nodes; ++i) {
+    uint32_t eid = g.entry_id(i, 0);
+    for (const EntryRef& e : g.nodes[i].inputs) {
+      CVM_VERIFY(e.node_id < num_nodes && g.entry_id(e) < eid)
+          << "the graph does not follow the topological order.";
+    }
+  }
+  // Heads: the reference does not check them and reads out of bounds.
+  for (const EntryRef& e : g.heads) {
+    CVM_VERIFY(e.node_id < num_nodes && g.entry_id(e) < num_entries)
+        << "graph head (" << e.node_id << ", " << e.index << ") out of range";
+  }
+}
+
+// --- inference (the reference's CheckAttr) ---------------------------------
+
+void infer_shapes(const Graph& g) {
+  std::vector<Shape> in, out;
+  for (uint32_t nid = 0; nid < g.nodes.size(); ++nid) {
+    const GraphNode& node = g.nodes[nid];
+    if (node.is_variable()) continue;
+    in.clear();
+    for (const EntryRef& e : node.inputs) in.push_back(g.shapes[g.entry_id(e)]);
+    out.assign(node.num_outputs, Shape());
+    node.op->infer_shape(in, out);
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      const Shape& declared = g.shapes[g.entry_id(node.inputs[i])];
+      CVM_VERIFY(in[i] == declared)
+          << "Check input shape failed, expected to be " << shape_string(in[i]) << " but "
+          << shape_string(declared) << " (" << node.name << ")";
+    }
+    CVM_CHECK(out.size() == node.num_outputs) << "operator " << node.name << " output count";
+    for (uint32_t i = 0; i < node.num_outputs; ++i) {
+      const Shape& declared = g.shapes[g.entry_id(nid, i)];
+      CVM_VERIFY(out[i] == declared)
+          << "Check output shape failed, expected to be " << shape_string(out[i]) << " but "
+          << shape_string(declared) << " (" << node.name << ")";
+    }
+  }
+}
+
+void infer_precisions(Graph& g) {
+  std::vector<Shape> shapes;
+  std::vector<int> in, out;
+  for (uint32_t nid = 0; nid < g.nodes.size(); ++nid) {
+    const GraphNode& node = g.nodes[nid];
+    if (node.is_variable()) {
+      CVM_VERIFY(g.precision[g.entry_id(nid, 0)] != -1)
+          << "variable node " << node.name << "'s precision has not been set";
+      continue;
+    }
+    shapes.clear();
+    in.clear();
+    out.clear();
+    for (const EntryRef& e : node.inputs) {
+      shapes.push_back(g.shapes[g.entry_id(e)]);
+      in.push_back(g.precision[g.entry_id(e)]);
+    }
+    for (uint32_t i = 0; i < node.num_outputs; ++i) {
+      shapes.push_back(g.shapes[g.entry_id(nid, i)]);
+      out.push_back(g.precision[g.entry_id(nid, i)]);
+    }
+    node.op->infer_precision(shapes, in, out);
+    CVM_CHECK(out.size() == node.num_outputs) << "operator " << node.name << " output count";
+    for (uint32_t i = 0; i < node.num_outputs; ++i) {
+      g.precision[g.entry_id(nid, i)] = out[i];
+      CVM_VERIFY(out[i] > 0 && out[i] <= 32)
+          << "node " << node.name << " output " << i << " precision " << out[i]
+          << " out of (0, 32]";
+    }
+  }
+}
+
+}  // namespace
+
+Graph load_graph(const std::string& json_text) {
+  RawGraph raw = parse_json(json_text);
+  prepare(raw);
+  infer_shapes(raw.graph);
+  infer_precisions(raw.graph);
+  return std::move(raw.graph);
+}
+
+int64_t graph_gas(const Graph& g) {
+  constexpr int64_t kMaxBaseOps = int64_t(1) << 30;
+  constexpr int64_t kMaxOps = int64_t(1) << 40;
+  constexpr int64_t kMaxMemory = int64_t(1) << 40;
+  int64_t ops = 0, mem_cost = 0;
+  std::vector<Shape> in, out;
+  for (uint32_t nid = 0; nid < g.nodes.size(); ++nid) {
+    const GraphNode& node = g.nodes[nid];
+    if (node.is_variable()) {
+      mem_cost += shape_size(g.shapes[g.entry_id(nid, 0)]) * 5;
+    } else {
+      in.clear();
+      out.clear();
+      for (const EntryRef& e : node.inputs) in.push_back(g.shapes[g.entry_id(e)]);
+      for (uint32_t i = 0; i < node.num_outputs; ++i) out.push_back(g.shapes[g.entry_id(nid, i)]);
+      int64_t base_ops = node.op->gas_per_output(in, out);
+      CVM_VERIFY(base_ops <= kMaxBaseOps)
+          << "single ops foreach output should not greater than 1G, but " << base_ops;
+      ops += base_ops * shape_size(out[0]);
+      CVM_VERIFY(ops <= kMaxOps) << "graph ops exceed MAX_OPS " << kMaxOps;
+      int64_t mem_size = 0;
+      for (const Shape& s : out) mem_size += shape_size(s);
+      mem_cost += mem_size * 5;
+    }
+    CVM_VERIFY(mem_cost <= kMaxMemory) << "graph memory cost exceed MAX_MEMORY " << kMaxMemory;
+  }
+  return ops + mem_cost;
+}
+
+std::vector<uint64_t> storage_pool_bytes(const Graph& g) {
+  std::vector<uint64_t> pools;
+  for (size_t i = 0; i < g.storage_id.size(); ++i) {
+    size_t sid = static_cast<size_t>(g.storage_id[i]);
+    uint64_t bytes = 4 * static_cast<uint64_t>(shape_size(g.shapes[i]));
+    if (sid >= pools.size()) {
+      // Storage ids are not required to be dense; bound the table by the
+      // number of entries so a huge id cannot allocate without bound.
+      CVM_VERIFY(sid < (size_t(1) << 24)) << "storage id " << sid << " too large";
+      pools.resize(sid + 1, 0);
+    }
+    pools[sid] = std::max(pools[sid], bytes);
+  }
+  return pools;
+}
+
+int64_t storage_size(const std::vector<uint64_t>& pool_bytes) {
+  constexpr int64_t kMaxStorage = int64_t(1) << 32;
+  int64_t total = 0;
+  for (uint64_t bytes : pool_bytes) {
+    total += static_cast<int64_t>((bytes + 3) / 4 * 4);
+    CVM_VERIFY(total <= kMaxStorage) << "storage size exceed MAX_STORAGE " << kMaxStorage;
+  }
+  return total;
+}
+
+}  // namespace cvm

@@ -1,0 +1,75 @@
+// The C++ API of cvm: load a CVM model (graph JSON + params blob), query it,
+// run it. Errors are thrown as cvm::Error with the reference's two classes.
+// One Model may be used from several threads (calls are serialised); separate
+// models run concurrently.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cvm/error.h"
+
+namespace cvm {
+
+struct TensorInfo {
+  std::string name;
+  std::vector<int64_t> shape;
+  int precision = 0;
+};
+
+class Model {
+ public:
+  // device_type: 0 (CPU) or 2 (the reference's specification build; the same
+  // bytes). Anything else is a code 2 error, as in the reference.
+  static std::unique_ptr<Model> load(const std::string& graph_json, const std::string& params,
+                                     int device_type = 0);
+  static std::unique_ptr<Model> load_files(const std::string& symbol_path,
+                                           const std::string& params_path, int device_type = 0);
+  ~Model();
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  std::string version() const;
+  std::string postprocess_method() const;
+  TensorInfo input() const;
+  std::vector<TensorInfo> outputs() const;
+
+  // The byte layout of infer(): input elements are int8 when the input
+  // precision is <= 8, else little-endian int32; outputs likewise by the
+  // largest output precision, or as the graph's "postprocess" says.
+  size_t input_length() const;
+  size_t output_length() const;
+  size_t input_type_size() const;
+  size_t output_type_size() const;
+
+  int64_t storage_size() const;
+  // The reference's gas figure; throws (code 1) when the graph exceeds its
+  // ops or memory limits.
+  int64_t gas() const;
+
+  // Operator counts by name, for reports.
+  std::vector<std::pair<std::string, int>> operator_counts() const;
+
+  // Runs the model on bytes in the C API's layout; `output` receives
+  // output_length() bytes.
+  void infer(const void* input, size_t input_bytes, void* output);
+  std::vector<uint8_t> infer(const std::vector<uint8_t>& input);
+
+  // Runs the model on int32 input values (clamped to the input precision like
+  // any input) and returns every head as int32 values, before post-processing.
+  std::vector<std::vector<int32_t>> run(const std::vector<int32_t>& input);
+
+  struct Impl;
+
+ private:
+  explicit Model(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The reference's CVMAPIGetGasFromGraphFile: gas from the graph alone.
+int64_t estimate_gas(const std::string& graph_json);
+
+}  // namespace cvm

@@ -1,0 +1,386 @@
+#include "cvm/model.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <sstream>
+
+#include "graph/error.h"
+#include "graph/graph.h"
+#include "graph/params.h"
+
+namespace cvm {
+
+namespace {
+
+// Largest value of a signed `precision`-bit integer: inputs are clamped to
+// [-range, range] and parameters must lie within it.
+int32_t precision_range(int precision) {
+  if (precision >= 32) return std::numeric_limits<int32_t>::max();
+  return static_cast<int32_t>((int64_t(1) << (precision - 1)) - 1);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  CVM_VERIFY(in.good()) << "cannot open " << path;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  CVM_VERIFY(!in.bad()) << "cannot read " << path;
+  return ss.str();
+}
+
+void put_le32(uint8_t* p, int32_t v) {
+  uint32_t u = static_cast<uint32_t>(v);
+  p[0] = u & 0xFF;
+  p[1] = (u >> 8) & 0xFF;
+  p[2] = (u >> 16) & 0xFF;
+  p[3] = (u >> 24) & 0xFF;
+}
+
+}  // namespace
+
+struct Model::Impl {
+  Graph graph;
+  std::vector<uint64_t> pool_bytes;
+  int64_t storage = 0;
+  // Gas is the reference's lazily computed figure: its error, if any, is
+  // reported when asked for, not at load.
+  int64_t gas = 0;
+  int gas_error = 0;
+  std::string gas_message;
+
+  std::string postprocess;  // at most 32 characters, as the reference reports it
+  std::string version;
+  uint32_t data_node = 0;   // the variable named "data"
+  Shape input_shape;        // the reference's input shape (see load())
+  int input_precision = 0;
+  int output_precision = 0;
+  size_t input_bytes = 1;   // bytes per input element
+  size_t output_bytes = 1;  // bytes per output element
+  int64_t input_length = 0;
+  int64_t output_length = 0;
+
+  // Parameter values, bound to their variable nodes at load; written into
+  // storage once, when the storage is first allocated (as the reference
+  // writes them once at load).
+  std::vector<std::pair<uint32_t, std::vector<int32_t>>> params;
+
+  // Execution state.
+  std::mutex mutex;
+  bool allocated = false;
+  std::vector<std::vector<int32_t>> pools;
+  std::vector<Tensor> entries;  // one view per entry
+  std::vector<std::vector<Tensor>> node_inputs, node_outputs;
+  Workspace workspace;
+
+  void load(const std::string& json, const std::string& params_blob);
+  void bind_params(const std::string& blob);
+  void allocate();
+  void execute(const std::vector<int32_t>& input);
+  void postprocess_outputs(uint8_t* out) const;
+};
+
+void Model::Impl::load(const std::string& json, const std::string& params_blob) {
+  graph = load_graph(json);
+  pool_bytes = storage_pool_bytes(graph);
+  storage = cvm::storage_size(pool_bytes);
+
+  CVM_VERIFY(!graph.heads.empty()) << "the graph has no outputs";
+  postprocess = graph.postprocess.substr(0, 32);
+  version = graph.version.substr(0, 32);
+
+  bool found = false;
+  for (uint32_t nid = 0; nid < graph.nodes.size() && !found; ++nid) {
+    if (graph.nodes[nid].is_data()) {
+      data_node = nid;
+      found = true;
+    }
+  }
+  CVM_CHECK(found) << "can not find input `data`";
+  input_precision = graph.precision[graph.entry_id(data_node, 0)];
+  input_bytes = input_precision > 8 ? 4 : 1;
+
+  output_precision = 0;
+  for (const EntryRef& e : graph.heads) {
+    output_precision = std::max(output_precision, graph.precision[graph.entry_id(e)]);
+  }
+  output_bytes = output_precision > 8 ? 4 : 1;
+  if (postprocess == "argmax" || postprocess == "detection") output_bytes = 4;
+
+  // The reference takes the input shape from entry number k, where k is the
+  // position of "data" among the variables: the same entry whenever the
+  // variables come first, as they do in every deployed model. Inference then
+  // requires that shape to equal the data entry's (code 1 otherwise).
+  size_t input_index = std::find(graph.arg_nodes.begin(), graph.arg_nodes.end(), data_node) -
+                       graph.arg_nodes.begin();
+  input_shape = graph.shapes[input_index];
+  input_length = shape_size(input_shape) * static_cast<int64_t>(input_bytes);
+
+  // Output length, as the reference's GetOutputLength.
+  int64_t len = 0;
+  if (postprocess == "argmax") {
+    for (const EntryRef& e : graph.heads) {
+      const Shape& s = graph.shapes[graph.entry_id(e)];
+      len += shape_size(s) / s.back();
+    }
+  } else if (postprocess == "detection") {
+    const Shape& first = graph.shapes[graph.entry_id(graph.heads[0])];
+    int64_t rows = first.size() >= 2 ? first[first.size() - 2] : 0;
+    int64_t width = 0;
+    for (const EntryRef& e : graph.heads) width += graph.shapes[graph.entry_id(e)].back();
+    len = rows * width;
+  } else {
+    for (const EntryRef& e : graph.heads) len += shape_size(graph.shapes[graph.entry_id(e)]);
+  }
+  output_length = len * static_cast<int64_t>(output_bytes);
+
+  try {
+    gas = graph_gas(graph);
+  } catch (const Error& e) {
+    gas_error = e.code();
+    gas_message = e.what();
+  }
+
+  bind_params(params_blob);
+}
+
+void Model::Impl::bind_params(const std::string& blob) {
+  CVM_VERIFY(!blob.empty()) << "the params blob is empty";
+  std::vector<ParamArray> arrays = load_params(blob.data(), blob.size());
+  std::vector<bool> set(graph.arg_nodes.size(), false);
+  for (ParamArray& a : arrays) {
+    size_t index = graph.arg_nodes.size();
+    for (size_t i = 0; i < graph.arg_nodes.size(); ++i) {
+      if (graph.nodes[graph.arg_nodes[i]].name == a.name) {
+        index = i;
+        break;
+      }
+    }
+    CVM_CHECK(index < graph.arg_nodes.size()) << "cannot find `" << a.name << "` among input";
+    set[index] = true;
+    uint32_t nid = graph.arg_nodes[index];
+    uint32_t eid = graph.entry_id(nid, 0);
+    CVM_VERIFY(a.dtype_code == 0) << "parameter " << a.name << ": only INT arrays are supported";
+    CVM_VERIFY(a.device_type == 1) << "parameter " << a.name << ": only CPU arrays are supported";
+    const Shape& expected = graph.shapes[eid];
+    CVM_VERIFY(a.shape == expected) << "parameter " << a.name << " shape " << shape_string(a.shape)
+                                    << ", expected " << shape_string(expected);
+    CVM_VERIFY((a.dtype_bits == 8 || a.dtype_bits == 32) && a.dtype_lanes == 1)
+        << "parameter " << a.name << ": only INT8 or INT32 arrays are supported";
+    int prec = graph.precision[eid];
+    int32_t range = precision_range(prec);
+    if (graph.nodes[nid].is_data()) {
+      for (int32_t& v : a.values) v = std::min(std::max(v, -range), range);
+    } else {
+      for (size_t i = 0; i < a.values.size(); ++i) {
+        CVM_VERIFY(a.values[i] >= -range && a.values[i] <= range)
+            << "parameter " << a.name << " at index " << i << " value:" << a.values[i]
+            << " exceed of precision " << prec;
+      }
+    }
+    params.emplace_back(nid, std::move(a.values));
+  }
+  for (size_t i = 0; i < set.size(); ++i) {
+    const GraphNode& node = graph.nodes[graph.arg_nodes[i]];
+    CVM_VERIFY(set[i] || node.is_data())
+        << "parameter nid=" << graph.arg_nodes[i] << " name=" << node.name
+        << " has not been loaded";
+  }
+}
+
+void Model::Impl::allocate() {
+  pools.resize(pool_bytes.size());
+  for (size_t i = 0; i < pool_bytes.size(); ++i) pools[i].assign((pool_bytes[i] + 3) / 4, 0);
+  entries.resize(graph.num_entries());
+  for (uint32_t eid = 0; eid < graph.num_entries(); ++eid) {
+    entries[eid].data = pools[graph.storage_id[eid]].data();
+    entries[eid].shape = graph.shapes[eid];
+  }
+  node_inputs.assign(graph.nodes.size(), {});
+  node_outputs.assign(graph.nodes.size(), {});
+  for (uint32_t nid = 0; nid < graph.nodes.size(); ++nid) {
+    const GraphNode& node = graph.nodes[nid];
+    if (node.is_variable()) continue;
+    for (const EntryRef& e : node.inputs) node_inputs[nid].push_back(entries[graph.entry_id(e)]);
+    for (uint32_t i = 0; i < node.num_outputs; ++i) {
+      node_outputs[nid].push_back(entries[graph.entry_id(nid, i)]);
+    }
+  }
+  // Later parameters of the same name win, as in the reference.
+  for (const auto& p : params) {
+    std::copy(p.second.begin(), p.second.end(), entries[graph.entry_id(p.first, 0)].data);
+  }
+  params.clear();
+  params.shrink_to_fit();
+  allocated = true;
+}
+
+void Model::Impl::execute(const std::vector<int32_t>& input) {
+  if (!allocated) allocate();
+  uint32_t eid = graph.entry_id(data_node, 0);
+  CVM_VERIFY(input_shape == graph.shapes[eid])
+      << "Loaded data shape " << shape_string(input_shape) << " not matched "
+      << shape_string(graph.shapes[eid]);
+  int32_t range = precision_range(graph.precision[eid]);
+  int32_t* data = entries[eid].data;
+  for (size_t i = 0; i < input.size(); ++i) data[i] = std::min(std::max(input[i], -range), range);
+  for (uint32_t nid = 0; nid < graph.nodes.size(); ++nid) {
+    const GraphNode& node = graph.nodes[nid];
+    if (node.is_variable()) continue;
+    node.op->run(node_inputs[nid], node_outputs[nid], workspace);
+  }
+}
+
+// How outputs become bytes: the reference's CVMModel::SaveTensor, writing
+// only within output_length bytes and leaving zeros where it writes nothing.
+void Model::Impl::postprocess_outputs(uint8_t* out) const {
+  std::memset(out, 0, static_cast<size_t>(output_length));
+  const size_t capacity = static_cast<size_t>(output_length) / output_bytes;
+  size_t written = 0;
+  auto emit = [&](int32_t v) {
+    if (written >= capacity) return;
+    if (output_bytes == 4) {
+      put_le32(out + 4 * written, v);
+    } else {
+      out[written] = static_cast<uint8_t>(static_cast<int8_t>(v));
+    }
+    ++written;
+  };
+  const size_t num_heads = graph.heads.size();
+  if (postprocess == "argmax") {
+    // The reference steps through rows by the row length: it visits rows
+    // 0, 1, ... but only ceil(rows / width) of them. Values compare as int8.
+    for (const EntryRef& e : graph.heads) {
+      const Tensor& t = entries[graph.entry_id(e)];
+      const uint64_t width = static_cast<uint64_t>(t.shape.back());
+      const uint64_t rows = static_cast<uint64_t>(t.size()) / width;
+      for (uint64_t i = 0; i < rows; i += width) {
+        uint64_t best = 0;
+        for (uint64_t j = i; j < i + width; ++j) {
+          if (static_cast<int8_t>(t.data[j]) > static_cast<int8_t>(t.data[i + best])) best = j - i;
+        }
+        emit(static_cast<int32_t>(best));
+      }
+    }
+  } else if (postprocess == "detection" || num_heads > 1) {
+    // Heads are concatenated row by row: every head must have as many rows.
+    CVM_VERIFY(num_heads > 1) << "detection model output cannot concat";
+    std::vector<uint64_t> rows(num_heads), width(num_heads);
+    for (size_t k = 0; k < num_heads; ++k) {
+      const Tensor& t = entries[graph.entry_id(graph.heads[k])];
+      width[k] = static_cast<uint64_t>(t.shape.back());
+      rows[k] = static_cast<uint64_t>(t.size()) / width[k];
+      CVM_VERIFY(rows[k] == rows[0]) << "detection model output cannot concat";
+    }
+    for (uint64_t r = 0; r < rows[0] && written < capacity; ++r) {
+      for (size_t k = 0; k < num_heads; ++k) {
+        const int32_t* row = entries[graph.entry_id(graph.heads[k])].data + r * width[k];
+        for (uint64_t i = 0; i < width[k]; ++i) emit(row[i]);
+      }
+    }
+  } else {
+    for (const EntryRef& e : graph.heads) {
+      const Tensor& t = entries[graph.entry_id(e)];
+      const int64_t n = t.size();
+      for (int64_t i = 0; i < n; ++i) emit(t.data[i]);
+    }
+  }
+}
+
+Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Model::~Model() = default;
+
+std::unique_ptr<Model> Model::load(const std::string& graph_json, const std::string& params,
+                                   int device_type) {
+  CVM_CHECK(device_type == 0 || device_type == 2)
+      << "Invalid device type: " << device_type << ", only 0 (CPU) and 2 (FORMAL) are supported";
+  auto impl = std::make_unique<Impl>();
+  impl->load(graph_json, params);
+  return std::unique_ptr<Model>(new Model(std::move(impl)));
+}
+
+std::unique_ptr<Model> Model::load_files(const std::string& symbol_path,
+                                         const std::string& params_path, int device_type) {
+  return load(read_file(symbol_path), read_file(params_path), device_type);
+}
+
+std::string Model::version() const { return impl_->version; }
+std::string Model::postprocess_method() const { return impl_->postprocess; }
+
+TensorInfo Model::input() const {
+  return TensorInfo{"data", impl_->input_shape, impl_->input_precision};
+}
+
+std::vector<TensorInfo> Model::outputs() const {
+  const Graph& g = impl_->graph;
+  std::vector<TensorInfo> out;
+  for (const EntryRef& e : g.heads) {
+    out.push_back(TensorInfo{g.nodes[e.node_id].name, g.shapes[g.entry_id(e)],
+                             g.precision[g.entry_id(e)]});
+  }
+  return out;
+}
+
+size_t Model::input_length() const { return static_cast<size_t>(impl_->input_length); }
+size_t Model::output_length() const { return static_cast<size_t>(impl_->output_length); }
+size_t Model::input_type_size() const { return impl_->input_bytes; }
+size_t Model::output_type_size() const { return impl_->output_bytes; }
+int64_t Model::storage_size() const { return impl_->storage; }
+
+int64_t Model::gas() const {
+  if (impl_->gas_error) throw Error(impl_->gas_error, impl_->gas_message);
+  return impl_->gas;
+}
+
+std::vector<std::pair<std::string, int>> Model::operator_counts() const {
+  std::map<std::string, int> counts;
+  for (const GraphNode& node : impl_->graph.nodes) {
+    if (!node.is_variable()) ++counts[node.func_name];
+  }
+  return {counts.begin(), counts.end()};
+}
+
+void Model::infer(const void* input, size_t input_bytes, void* output) {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  CVM_VERIFY(static_cast<int64_t>(input_bytes) == impl_->input_length)
+      << "input length " << input_bytes << ", expected " << impl_->input_length;
+  const uint8_t* bytes = static_cast<const uint8_t*>(input);
+  std::vector<int32_t> values(static_cast<size_t>(shape_size(impl_->input_shape)));
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (impl_->input_bytes == 4) {
+      const uint8_t* b = bytes + 4 * i;
+      values[i] = static_cast<int32_t>(uint32_t(b[0]) | uint32_t(b[1]) << 8 |
+                                       uint32_t(b[2]) << 16 | uint32_t(b[3]) << 24);
+    } else {
+      values[i] = static_cast<int8_t>(bytes[i]);
+    }
+  }
+  impl_->execute(values);
+  impl_->postprocess_outputs(static_cast<uint8_t*>(output));
+}
+
+std::vector<uint8_t> Model::infer(const std::vector<uint8_t>& input) {
+  std::vector<uint8_t> out(output_length());
+  infer(input.data(), input.size(), out.data());
+  return out;
+}
+
+std::vector<std::vector<int32_t>> Model::run(const std::vector<int32_t>& input) {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  CVM_VERIFY(static_cast<int64_t>(input.size()) == shape_size(impl_->input_shape))
+      << "input has " << input.size() << " values, expected " << shape_size(impl_->input_shape);
+  impl_->execute(input);
+  std::vector<std::vector<int32_t>> out;
+  for (const EntryRef& e : impl_->graph.heads) {
+    const Tensor& t = impl_->entries[impl_->graph.entry_id(e)];
+    out.emplace_back(t.data, t.data + t.size());
+  }
+  return out;
+}
+
+int64_t estimate_gas(const std::string& graph_json) { return graph_gas(load_graph(graph_json)); }
+
+}  // namespace cvm
