@@ -253,6 +253,10 @@ int AttrReader::enumeration(const std::string& key,
 
 void AttrReader::finish() {
   for (const auto& kv : dict_) {
+    // Keys like "__hidden__" are skipped, as the reference's parameter parser
+    // does.
+    const std::string& k = kv.first;
+    if (k.size() > 4 && k.compare(0, 2, "__") == 0 && k.compare(k.size() - 2, 2, "__") == 0) continue;
     CVM_CHECK(used_.count(kv.first))
         << "Cannot find argument '" << kv.first << "', in operator "
         << op_name_;

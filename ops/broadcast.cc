@@ -155,46 +155,7 @@ void add_op(OpRegistry& registry, const char* name, Rule rule) {
   });
 }
 
-// A name the reference resolves to one of these operators (an alias) but has
-// no kernel for: the node passes every check of the operator, and loading
-// then fails with code 1 when the kernel is looked up by the node's own name.
-// We fail at the end of the node's precision rule, the last per-node check.
-class KernelLessAlias : public Operator {
- public:
-  KernelLessAlias(std::unique_ptr<Operator> op, std::string name)
-      : op_(std::move(op)), name_(std::move(name)) {}
-  uint32_t num_inputs(uint32_t given) const override { return op_->num_inputs(given); }
-  uint32_t num_outputs() const override { return op_->num_outputs(); }
-  void infer_shape(std::vector<Shape>& in, std::vector<Shape>& out) const override {
-    op_->infer_shape(in, out);
-  }
-  void infer_precision(const std::vector<Shape>& shapes, std::vector<int>& in,
-                       std::vector<int>& out) const override {
-    op_->infer_precision(shapes, in, out);
-    CVM_LOGIC_ERROR() << "function undefined cvm.runtime.cpu." << name_;
-  }
-  int64_t gas_per_output(const std::vector<Shape>& in,
-                         const std::vector<Shape>& out) const override {
-    return op_->gas_per_output(in, out);
-  }
-  bool in_place_allowed() const override { return op_->in_place_allowed(); }
-  void run(const std::vector<Tensor>&, const std::vector<Tensor>&,
-           Workspace&) const override {
-    CVM_LOGIC_ERROR() << "function undefined cvm.runtime.cpu." << name_;
-  }
 
- private:
-  std::unique_ptr<Operator> op_;
-  std::string name_;
-};
-
-// Registers `alias` as the reference's alias of the already registered `name`.
-void add_alias(OpRegistry& registry, const std::string& name, const std::string& alias) {
-  OperatorFactory canonical = *registry.find(name);
-  registry.add(alias, [canonical, alias](const NodeAttrs& attrs) -> std::unique_ptr<Operator> {
-    return std::make_unique<KernelLessAlias>(canonical(attrs), alias);
-  });
-}
 
 }  // namespace
 
@@ -207,9 +168,9 @@ void register_broadcast_ops(OpRegistry& registry) {
   add_op<greater_fn>(registry, "broadcast_greater", Rule::kFirst);
   // Reachable aliases (the "__add_symbol__" style ones are not: the graph
   // loader strips their trailing "_" before the lookup).
-  add_alias(registry, "broadcast_add", "add");
-  add_alias(registry, "broadcast_sub", "subtract");
-  add_alias(registry, "broadcast_mul", "multiply");
+  add_kernel_less_alias(registry, "broadcast_add", "add");
+  add_kernel_less_alias(registry, "broadcast_sub", "subtract");
+  add_kernel_less_alias(registry, "broadcast_mul", "multiply");
 }
 
 }  // namespace cvm

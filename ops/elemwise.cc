@@ -366,38 +366,6 @@ class CvmLeftShiftOp : public UnaryOp {
   int shift_ = 0;
 };
 
-// A name the reference resolves to one of these operators (an alias) but has
-// no kernel for: the node passes every check of the operator, and loading
-// then fails with code 1 when the kernel is looked up by the node's own name.
-// We fail at the end of the node's precision rule, the last per-node check.
-class KernelLessAlias : public Operator {
- public:
-  KernelLessAlias(std::unique_ptr<Operator> op, std::string name)
-      : op_(std::move(op)), name_(std::move(name)) {}
-  uint32_t num_inputs(uint32_t given) const override { return op_->num_inputs(given); }
-  uint32_t num_outputs() const override { return op_->num_outputs(); }
-  void infer_shape(std::vector<Shape>& in, std::vector<Shape>& out) const override {
-    op_->infer_shape(in, out);
-  }
-  void infer_precision(const std::vector<Shape>& shapes, std::vector<int>& in,
-                       std::vector<int>& out) const override {
-    op_->infer_precision(shapes, in, out);
-    CVM_LOGIC_ERROR() << "function undefined cvm.runtime.cpu." << name_;
-  }
-  int64_t gas_per_output(const std::vector<Shape>& in,
-                         const std::vector<Shape>& out) const override {
-    return op_->gas_per_output(in, out);
-  }
-  bool in_place_allowed() const override { return op_->in_place_allowed(); }
-  void run(const std::vector<Tensor>&, const std::vector<Tensor>&,
-           Workspace&) const override {
-    CVM_LOGIC_ERROR() << "function undefined cvm.runtime.cpu." << name_;
-  }
-
- private:
-  std::unique_ptr<Operator> op_;
-  std::string name_;
-};
 
 template <typename Op>
 void add_op(OpRegistry& registry, const char* name, bool takes_attrs) {
@@ -420,10 +388,7 @@ void register_elemwise_ops(OpRegistry& registry) {
   add_op<CvmClipOp>(registry, "cvm_clip", true);
   add_op<CvmRightShiftOp>(registry, "cvm_right_shift", true);
   add_op<CvmLeftShiftOp>(registry, "cvm_left_shift", true);
-  registry.add("nn.relu", [](const NodeAttrs& attrs) -> std::unique_ptr<Operator> {
-    expect_no_attrs(attrs);
-    return std::make_unique<KernelLessAlias>(std::make_unique<ReluOp>(attrs), "nn.relu");
-  });
+  add_kernel_less_alias(registry, "relu", "nn.relu");
 }
 
 }  // namespace cvm

@@ -79,6 +79,11 @@ class Operator {
   // one of its inputs (its list of in-place operators).
   virtual bool in_place_allowed() const { return false; }
 
+  // False for names the reference accepts and checks like an operator but
+  // has no kernel for (its aliases): loading such a graph fails with code 1
+  // once every check has passed.
+  virtual bool has_kernel() const { return true; }
+
   // The scalar kernel that defines the bits. Shapes are the verified ones.
   virtual void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
                    Workspace& workspace) const = 0;
@@ -115,6 +120,11 @@ void register_reduce_ops(OpRegistry& registry);
 void register_nn_ops(OpRegistry& registry);
 void register_transform_ops(OpRegistry& registry);
 void register_vision_ops(OpRegistry& registry);
+
+// Registers `alias`: checked exactly like the registered operator `name`, but
+// without a kernel (has_kernel() is false).
+void add_kernel_less_alias(OpRegistry& registry, const std::string& name,
+                           const std::string& alias);
 
 // For operators that take no attributes: the reference rejects any with
 // code 1.

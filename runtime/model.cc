@@ -85,6 +85,10 @@ struct Model::Impl {
 
 void Model::Impl::load(const std::string& json, const std::string& params_blob) {
   graph = load_graph(json);
+  for (const GraphNode& node : graph.nodes) {
+    CVM_VERIFY(node.is_variable() || node.op->has_kernel())
+        << "function undefined cvm.runtime.cpu." << node.func_name;
+  }
   pool_bytes = storage_pool_bytes(graph);
   storage = cvm::storage_size(pool_bytes);
 

@@ -169,3 +169,51 @@ TEST_CASE("parameters must name a variable and fit its shape and precision", "[g
   p.shape = {2, 2};
   CHECK(load_code(two, cvm::save_params({p}, {true})) == ERROR_LOGIC);  // shape
 }
+
+namespace {
+// data -> one operator -> output, with the operator's attributes.
+json one_op_graph(const std::string& func_name, const std::string& op_attrs, int out_sid = 1) {
+  return json{
+      {"nodes",
+       {{{"op", "null"}, {"name", "data"}, {"inputs", json::array()}},
+        {{"op", "cvm_op"},
+         {"name", func_name + "_0"},
+         {"attrs", {{"func_name", func_name}, {"num_inputs", "1"}, {"num_outputs", "1"}}},
+         {"inputs", {{0, 0, 0}}}}}},
+      {"arg_nodes", {0}},
+      {"node_row_ptr", {0, 1, 2}},
+      {"heads", {{1, 0, 0}}},
+      {"attrs",
+       {{"dltype", {"list_str", {"int32", "int32"}}},
+        {"storage_id", {"list_int", {0, out_sid}}},
+        {"shape", {"list_shape", {{4}, {4}}}},
+        {"precision", {"list_int", {8, -1}}},
+        {"op_attrs", {"list_str", {"{}", op_attrs}}}}},
+      {"version", "cvm_1.0.0"}};
+}
+}  // namespace
+
+TEST_CASE("operator lookup, aliases, hidden attribute keys, in-place storage", "[graph]") {
+  const std::string params = empty_params();
+  CHECK(load_code(one_op_graph("relu", "{}"), params) == 0);
+  CHECK(load_code(one_op_graph("relu_12", "{}"), params) == 0);  // "_<digits>" stripped
+  CHECK(load_code(one_op_graph("conv3d", "{}"), params) == ERROR_RUNTIME);
+  // An alias passes every check, then has no kernel: code 1.
+  CHECK(load_code(one_op_graph("nn.relu", "{}"), params) == ERROR_LOGIC);
+  CHECK(load_code(one_op_graph("relu", "{\"a\": \"1\"}"), params) == ERROR_LOGIC);
+  const std::string clip = "{\"a_min\": \"-3\", \"a_max\": \"3\"";
+  CHECK(load_code(one_op_graph("clip", clip + "}"), params) == 0);
+  CHECK(load_code(one_op_graph("clip", clip + ", \"__layout__\": \"x\"}"), params) == 0);
+  CHECK(load_code(one_op_graph("clip", clip + ", \"bogus\": \"x\"}"), params) == ERROR_RUNTIME);
+  CHECK(load_code(one_op_graph("clip", clip + ", \"a_max\": 3}"), params) == ERROR_RUNTIME);
+  CHECK(load_code(one_op_graph("clip", "not json"), params) == ERROR_RUNTIME);
+  // relu may run in place; negative may not (the reference misspells it).
+  CHECK(load_code(one_op_graph("relu", "{}", 0), params) == 0);
+  CHECK(load_code(one_op_graph("negative", "{}", 0), params) == ERROR_LOGIC);
+  CHECK(load_code(one_op_graph("negative", "{}", 1), params) == 0);
+
+  // In place, the kernel reads and writes the same memory.
+  auto model = cvm::Model::load(one_op_graph("relu", "{}", 0).dump(), params);
+  std::vector<uint8_t> out = model->infer({static_cast<uint8_t>(-5), 3, 0, static_cast<uint8_t>(-1)});
+  CHECK(out == std::vector<uint8_t>{0, 3, 0, 0});
+}
