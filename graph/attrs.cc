@@ -120,7 +120,7 @@ bool parse_optional_int(const std::string& text, std::optional<int>* out) {
   int value;
   is >> value;
   if (is.fail()) return false;
-  if (is.peek() == 'L') is.get();
+  if (!is.eof() && is.peek() == 'L') is.get();
   *out = value;
   return only_space_left(is);
 }
