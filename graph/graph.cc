@@ -2,15 +2,14 @@
 
 #include <algorithm>
 #include <limits>
-#include <nlohmann/json.hpp>
 #include <set>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "graph/error.h"
+#include "graph/json_reader.h"
 
 namespace cvm {
-
-using json = nlohmann::json;
 
 namespace {
 
@@ -21,110 +20,71 @@ constexpr int kMaxNdim = 6;
 
 // --- JSON reading with the reference's error classes -----------------------
 // A value of the wrong JSON type is a parse failure of the reference's JSON
-// reader: code 2. Semantic checks come later with their own classes.
+// reader: code 2. Semantic checks come later with their own classes. Values
+// are read in document order, as the reference's streaming reader does.
+
+constexpr size_t kMaxNodes = size_t(1) << 20;
 
 [[noreturn]] void json_error(const std::string& what) {
   throw Error(kErrorRuntime, "invalid json: " + what);
 }
 
-const json& expect_array(const json& j, const char* what) {
-  if (!j.is_array()) json_error(std::string(what) + " must be an array");
-  return j;
-}
-
-std::string read_string(const json& j, const char* what) {
-  if (!j.is_string()) json_error(std::string(what) + " must be a string");
-  return j.get<std::string>();
-}
-
-// An unsigned 32-bit number as the reference's stream reader takes it: a
-// leading minus negates modulo 2^32.
-uint32_t read_u32(const json& j, const char* what) {
-  if (j.is_number_unsigned()) {
-    uint64_t v = j.get<uint64_t>();
-    if (v > std::numeric_limits<uint32_t>::max()) json_error(std::string(what) + " out of range");
-    return static_cast<uint32_t>(v);
-  }
-  if (j.is_number_integer()) {
-    int64_t v = j.get<int64_t>();
-    if (v < -int64_t(std::numeric_limits<uint32_t>::max())) {
-      json_error(std::string(what) + " out of range");
-    }
-    return static_cast<uint32_t>(-static_cast<uint64_t>(-v));
-  }
-  json_error(std::string(what) + " must be an integer");
-}
-
-int read_int(const json& j, const char* what) {
-  if (j.is_number_integer()) {
-    if (j.is_number_unsigned()) {
-      uint64_t v = j.get<uint64_t>();
-      if (v > uint64_t(std::numeric_limits<int>::max())) json_error(std::string(what) + " out of range");
-      return static_cast<int>(v);
-    }
-    int64_t v = j.get<int64_t>();
-    if (v < std::numeric_limits<int>::min() || v > std::numeric_limits<int>::max()) {
-      json_error(std::string(what) + " out of range");
-    }
-    return static_cast<int>(v);
-  }
-  json_error(std::string(what) + " must be an integer");
-}
-
-int64_t read_i64(const json& j, const char* what) {
-  if (j.is_number_unsigned()) {
-    uint64_t v = j.get<uint64_t>();
-    if (v > uint64_t(std::numeric_limits<int64_t>::max())) json_error(std::string(what) + " out of range");
-    return static_cast<int64_t>(v);
-  }
-  if (j.is_number_integer()) return j.get<int64_t>();
-  json_error(std::string(what) + " must be an integer");
-}
-
-std::vector<uint32_t> read_u32_list(const json& j, const char* what) {
+std::vector<uint32_t> read_u32_list(JsonReader& r, const char* what) {
   std::vector<uint32_t> out;
-  for (const auto& v : expect_array(j, what)) out.push_back(read_u32(v, what));
+  r.begin_array(what);
+  while (r.next_element()) out.push_back(r.read_u32(what));
   return out;
 }
 
-std::vector<int> read_int_list(const json& j, const char* what) {
+std::vector<int> read_int_list(JsonReader& r, const char* what) {
   std::vector<int> out;
-  for (const auto& v : expect_array(j, what)) out.push_back(read_int(v, what));
+  r.begin_array(what);
+  while (r.next_element()) out.push_back(r.read_int(what));
   return out;
 }
 
-std::vector<std::string> read_string_list(const json& j, const char* what) {
+std::vector<std::string> read_string_list(JsonReader& r, const char* what) {
   std::vector<std::string> out;
-  for (const auto& v : expect_array(j, what)) out.push_back(read_string(v, what));
+  r.begin_array(what);
+  while (r.next_element()) out.push_back(r.read_string(what));
   return out;
 }
 
 // A node entry: [node_id, index] or [node_id, index, version].
-EntryRef read_entry(const json& j) {
-  expect_array(j, "node entry");
-  CVM_VERIFY(j.size() >= 2 && j.size() <= 3) << "invalid json format: node entry";
+EntryRef read_entry(JsonReader& r) {
+  r.begin_array("node entry");
   EntryRef e;
-  e.node_id = read_u32(j[0], "node entry");
-  e.index = read_u32(j[1], "node entry");
-  if (j.size() == 3) e.version = read_u32(j[2], "node entry");
+  uint32_t* fields[] = {&e.node_id, &e.index, &e.version};
+  size_t n = 0;
+  while (r.next_element()) {
+    CVM_VERIFY(n < 3) << "invalid json format: node entry";
+    *fields[n++] = r.read_u32("node entry");
+  }
+  CVM_VERIFY(n >= 2) << "invalid json format: node entry";
   return e;
 }
 
-std::vector<EntryRef> read_entries(const json& j, const char* what) {
+std::vector<EntryRef> read_entries(JsonReader& r, const char* what) {
   std::vector<EntryRef> out;
-  for (const auto& v : expect_array(j, what)) out.push_back(read_entry(v));
+  r.begin_array(what);
+  while (r.next_element()) out.push_back(read_entry(r));
   return out;
 }
 
-// "Shape"-like graph attributes are ["list_<kind>", [values]].
-const json& typed_list(const json& j, const std::string& key, const char* kind) {
-  expect_array(j, key.c_str());
-  CVM_VERIFY(!j.empty()) << "invalid graph attribute " << key;
-  std::string type = read_string(j[0], key.c_str());
-  CVM_VERIFY(type == kind) << "graph attribute " << key << " must be " << kind
-                           << ", but " << type;
-  CVM_VERIFY(j.size() == 2) << "invalid graph attribute " << key;
-  return j[1];
+// "Shape"-like graph attributes are ["list_<kind>", [values]]: opens the
+// list, checks the kind and leaves the reader at the values; call
+// end_typed_list() after reading them.
+void begin_typed_list(JsonReader& r, const std::string& key, const char* kind) {
+  r.begin_array(key.c_str());
+  CVM_VERIFY(r.next_element()) << "invalid graph attribute " << key;
+  std::string type = r.read_string(key.c_str());
+  CVM_VERIFY(type == kind) << "graph attribute " << key << " must be " << kind << ", but "
+                           << type;
+  CVM_VERIFY(r.next_element()) << "invalid graph attribute " << key;
+}
+
+void end_typed_list(JsonReader& r, const std::string& key) {
+  CVM_VERIFY(!r.next_element()) << "invalid graph attribute " << key;
 }
 
 // Operator name of a node: func_name without a trailing "_<digits>".
@@ -139,17 +99,12 @@ std::string op_name_of(const std::string& func_name) {
 }
 
 AttrDict parse_op_attrs(const std::string& text) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    json_error(std::string("op_attrs: ") + e.what());
-  }
-  if (!j.is_object()) json_error("op_attrs must be an object");
+  check_json(text, kOpAttrsJsonLimits, "op_attrs: ");
+  JsonReader r(text);
+  r.begin_object("op_attrs");
   AttrDict dict;
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    dict[it.key()] = read_string(it.value(), "op_attrs value");
-  }
+  std::string key;
+  while (r.next_member(&key)) dict[key] = r.read_string("op_attrs value");
   return dict;
 }
 
@@ -158,44 +113,48 @@ struct RawGraph {
   std::vector<std::string> dltype;
   std::vector<std::string> op_attrs;
   std::vector<int> device_index;
-  std::vector<std::vector<int64_t>> shapes;
-  bool has_precision = false;
+  // Declared shapes, flattened: dims of shape i are
+  // shape_dims[shape_begin[i] .. shape_begin[i + 1]).
+  std::vector<int64_t> shape_dims;
+  std::vector<size_t> shape_begin{0};
+  size_t num_shapes() const { return shape_begin.size() - 1; }
 };
 
-void load_node(const json& j, GraphNode* node) {
-  if (!j.is_object()) json_error("a node must be an object");
+void load_node(JsonReader& r, GraphNode* node) {
+  r.begin_object("a node");
   int bitmask = 0;
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    const std::string& key = it.key();
+  std::string key;
+  while (r.next_member(&key)) {
     if (key == "op") {
-      node->op_type = read_string(it.value(), "op");
+      node->op_type = r.read_string("op");
       CVM_VERIFY(node->op_type == "cvm_op" || node->op_type == "null")
           << "CVM executor only supported cvm_op or parameter vs. " << node->op_type;
       bitmask |= 1;
     } else if (key == "name") {
-      node->name = read_string(it.value(), "name");
+      node->name = r.read_string("name");
       bitmask |= 2;
     } else if (key == "inputs") {
-      node->inputs = read_entries(it.value(), "inputs");
+      node->inputs = read_entries(r, "inputs");
       bitmask |= 4;
     } else if (key == "attrs") {
-      if (!it.value().is_object()) json_error("node attrs must be an object");
+      r.begin_object("node attrs");
       int attr_mask = 0;
-      for (auto a = it.value().begin(); a != it.value().end(); ++a) {
-        std::string value = read_string(a.value(), "node attribute");
-        if (a.key() == "func_name") {
+      std::string attr;
+      while (r.next_member(&attr)) {
+        std::string value = r.read_string("node attribute");
+        if (attr == "func_name") {
           node->func_name = value;
           attr_mask |= 1;
-        } else if (a.key() == "num_inputs" || a.key() == "num_outputs" ||
-                   a.key() == "op_attrs" || a.key() == "flatten_data") {
+        } else if (attr == "num_inputs" || attr == "num_outputs" || attr == "op_attrs" ||
+                   attr == "flatten_data") {
           // Declared, but the operator decides.
         } else {
-          CVM_RUNTIME_ERROR() << "node attributes do not support key " << a.key();
+          CVM_RUNTIME_ERROR() << "node attributes do not support key " << attr;
         }
       }
       CVM_VERIFY(attr_mask == 1) << "invalid format: node attrs without func_name";
     } else if (key == "precision") {
-      read_int(it.value(), "node precision");
+      r.read_int("node precision");
     } else {
       CVM_RUNTIME_ERROR() << "node do not support key " << key;
     }
@@ -203,47 +162,59 @@ void load_node(const json& j, GraphNode* node) {
   CVM_VERIFY(bitmask == (1 | 2 | 4)) << "invalid format: node needs op, name and inputs";
 }
 
-void load_graph_attrs(const json& j, RawGraph* raw) {
-  if (!j.is_object()) json_error("attrs must be an object");
+void load_graph_attrs(JsonReader& r, RawGraph* raw) {
+  r.begin_object("attrs");
   int bitmask = 0;
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    const std::string& key = it.key();
-    const json& v = it.value();
+  std::string key;
+  while (r.next_member(&key)) {
     if (key == "dltype") {
-      raw->dltype = read_string_list(typed_list(v, key, "list_str"), "dltype");
+      begin_typed_list(r, key, "list_str");
+      raw->dltype = read_string_list(r, "dltype");
+      end_typed_list(r, key);
     } else if (key == "storage_id") {
-      raw->graph.storage_id = read_int_list(typed_list(v, key, "list_int"), "storage_id");
+      begin_typed_list(r, key, "list_int");
+      raw->graph.storage_id = read_int_list(r, "storage_id");
+      end_typed_list(r, key);
       bitmask |= 2;
     } else if (key == "shape") {
-      const json& list = expect_array(typed_list(v, key, "list_shape"), "shape");
-      raw->shapes.clear();
-      for (const auto& s : list) {
-        std::vector<int64_t> shape;
-        for (const auto& d : expect_array(s, "shape")) shape.push_back(read_i64(d, "shape"));
-        raw->shapes.push_back(std::move(shape));
+      begin_typed_list(r, key, "list_shape");
+      raw->shape_dims.clear();
+      raw->shape_begin.assign(1, 0);
+      r.begin_array("shape");
+      while (r.next_element()) {
+        r.begin_array("shape");
+        while (r.next_element()) raw->shape_dims.push_back(r.read_i64("shape"));
+        raw->shape_begin.push_back(raw->shape_dims.size());
       }
+      end_typed_list(r, key);
       bitmask |= 4;
     } else if (key == "device_index") {
-      raw->device_index = read_int_list(typed_list(v, key, "list_int"), "device_index");
+      begin_typed_list(r, key, "list_int");
+      raw->device_index = read_int_list(r, "device_index");
+      end_typed_list(r, key);
     } else if (key == "precision") {
-      raw->graph.precision = read_int_list(typed_list(v, key, "list_int"), "precision");
+      begin_typed_list(r, key, "list_int");
+      raw->graph.precision = read_int_list(r, "precision");
+      end_typed_list(r, key);
     } else if (key == "op_attrs") {
-      raw->op_attrs = read_string_list(typed_list(v, key, "list_str"), "op_attrs");
+      begin_typed_list(r, key, "list_str");
+      raw->op_attrs = read_string_list(r, "op_attrs");
+      end_typed_list(r, key);
       bitmask |= 8;
     } else if (key == "dtype") {
       // Skipped by the reference, but only in these two forms.
-      expect_array(v, "dtype");
-      CVM_VERIFY(!v.empty()) << "invalid graph attribute dtype";
-      std::string type = read_string(v[0], "dtype");
-      CVM_VERIFY(v.size() >= 2) << "invalid graph attribute dtype";
+      r.begin_array("dtype");
+      CVM_VERIFY(r.next_element()) << "invalid graph attribute dtype";
+      std::string type = r.read_string("dtype");
+      CVM_VERIFY(r.next_element()) << "invalid graph attribute dtype";
       if (type == "list_int") {
-        read_int_list(v[1], "dtype");
+        read_int_list(r, "dtype");
       } else if (type == "list_str") {
-        read_u32(v[1], "dtype");
+        r.read_u32("dtype");
       } else {
         CVM_RUNTIME_ERROR() << "cannot skip graph attr " << key;
       }
-      CVM_VERIFY(v.size() == 2) << "invalid graph attribute dtype";
+      CVM_VERIFY(!r.next_element()) << "invalid graph attribute dtype";
     } else {
       CVM_RUNTIME_ERROR() << "graph attribute " << key << " not supported";
     }
@@ -252,39 +223,38 @@ void load_graph_attrs(const json& j, RawGraph* raw) {
 }
 
 RawGraph parse_json(const std::string& text) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    json_error(e.what());
-  }
-  if (!j.is_object()) json_error("the graph must be a JSON object");
+  check_json(text, kGraphJsonLimits, "");
+  JsonReader r(text);
+  if (r.peek() != JsonReader::Type::kObject) json_error("the graph must be a JSON object");
+  r.begin_object("the graph");
   RawGraph raw;
   Graph& g = raw.graph;
   int bitmask = 0;
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    const std::string& key = it.key();
-    const json& v = it.value();
+  std::string key;
+  while (r.next_member(&key)) {
     if (key == "nodes") {
-      expect_array(v, "nodes");
       g.nodes.clear();
-      g.nodes.resize(v.size());
-      for (size_t i = 0; i < v.size(); ++i) load_node(v[i], &g.nodes[i]);
+      r.begin_array("nodes");
+      while (r.next_element()) {
+        CVM_VERIFY(g.nodes.size() < kMaxNodes) << "more than " << kMaxNodes << " nodes";
+        g.nodes.emplace_back();
+        load_node(r, &g.nodes.back());
+      }
       bitmask |= 1;
     } else if (key == "arg_nodes") {
-      g.arg_nodes = read_u32_list(v, "arg_nodes");
+      g.arg_nodes = read_u32_list(r, "arg_nodes");
     } else if (key == "node_row_ptr") {
-      g.node_row_ptr = read_u32_list(v, "node_row_ptr");
+      g.node_row_ptr = read_u32_list(r, "node_row_ptr");
     } else if (key == "heads") {
-      g.heads = read_entries(v, "heads");
+      g.heads = read_entries(r, "heads");
       bitmask |= 8;
     } else if (key == "attrs") {
-      load_graph_attrs(v, &raw);
+      load_graph_attrs(r, &raw);
       bitmask |= 16;
     } else if (key == "version") {
-      g.version = read_string(v, "version");
+      g.version = r.read_string("version");
     } else if (key == "postprocess") {
-      g.postprocess = read_string(v, "postprocess");
+      g.postprocess = r.read_string("postprocess");
     } else {
       CVM_RUNTIME_ERROR() << "key " << key << " in json is not supported";
     }
@@ -350,8 +320,12 @@ void prepare(RawGraph& raw) {
   CVM_VERIFY(num_entries == g.storage_id.size())
       << "graph attribute storage_id size: " << g.storage_id.size() << ", Expected "
       << num_entries;
+  std::unordered_map<int, uint32_t> pool_of_sid;
+  g.pool.clear();
   for (int sid : g.storage_id) {
     CVM_VERIFY(sid >= 0) << "storage id should not less than 0, but " << sid;
+    auto it = pool_of_sid.emplace(sid, static_cast<uint32_t>(pool_of_sid.size())).first;
+    g.pool.push_back(it->second);
   }
 
   // Outputs may share storage with inputs only for in-place operators. The
@@ -371,21 +345,26 @@ void prepare(RawGraph& raw) {
     }
   }
 
-  CVM_VERIFY(num_entries == raw.shapes.size())
-      << "graph attribute shape size: " << raw.shapes.size() << ", Expected " << num_entries;
-  for (const auto& shape : raw.shapes) {
-    CVM_VERIFY(!shape.empty() && shape.size() <= size_t(kMaxNdim))
-        << "shape ndim should between (0, 6], but " << shape.size();
+  CVM_VERIFY(num_entries == raw.num_shapes())
+      << "graph attribute shape size: " << raw.num_shapes() << ", Expected " << num_entries;
+  g.shapes.clear();
+  g.shapes.reserve(raw.num_shapes());
+  for (size_t i = 0; i < raw.num_shapes(); ++i) {
+    size_t ndim = raw.shape_begin[i + 1] - raw.shape_begin[i];
+    CVM_VERIFY(ndim > 0 && ndim <= size_t(kMaxNdim))
+        << "shape ndim should between (0, 6], but " << ndim;
+    const int64_t* dims = raw.shape_dims.data() + raw.shape_begin[i];
     uint64_t size = 1;
-    for (int64_t d : shape) {
+    for (size_t k = 0; k < ndim; ++k) {
+      int64_t d = dims[k];
       CVM_VERIFY(d > 0 && d <= kMaxDim)
           << "single dimension should between (0, " << kMaxDim << "], but " << d;
       size *= static_cast<uint64_t>(d);
       CVM_VERIFY(size <= kMaxShapeSize)
           << "shape size should not greater than " << kMaxShapeSize << ", but " << size;
     }
+    g.shapes.emplace_back(dims, dims + ndim);
   }
-  g.shapes = raw.shapes;
 
   CVM_VERIFY(num_entries == g.precision.size())
       << "graph attribute precision size: " << g.precision.size() << ", Expected "
@@ -530,16 +509,11 @@ int64_t graph_gas(const Graph& g) {
 
 std::vector<uint64_t> storage_pool_bytes(const Graph& g) {
   std::vector<uint64_t> pools;
-  for (size_t i = 0; i < g.storage_id.size(); ++i) {
-    size_t sid = static_cast<size_t>(g.storage_id[i]);
+  for (size_t i = 0; i < g.pool.size(); ++i) {
+    size_t p = g.pool[i];
     uint64_t bytes = 4 * static_cast<uint64_t>(shape_size(g.shapes[i]));
-    if (sid >= pools.size()) {
-      // Storage ids are not required to be dense; bound the table by the
-      // number of entries so a huge id cannot allocate without bound.
-      CVM_VERIFY(sid < (size_t(1) << 24)) << "storage id " << sid << " too large";
-      pools.resize(sid + 1, 0);
-    }
-    pools[sid] = std::max(pools[sid], bytes);
+    if (p >= pools.size()) pools.resize(p + 1, 0);
+    pools[p] = std::max(pools[p], bytes);
   }
   return pools;
 }

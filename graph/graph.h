@@ -38,6 +38,9 @@ struct Graph {
   std::vector<uint32_t> node_row_ptr;  // first entry of each node, plus the end
   std::vector<EntryRef> heads;         // the outputs
   std::vector<int> storage_id;
+  // Per entry: its storage pool, the storage ids numbered densely in order of
+  // first use, so sparse ids (which the reference allows) cost nothing.
+  std::vector<uint32_t> pool;
   std::vector<int> precision;  // per entry, inferred for operator outputs
   std::vector<Shape> shapes;   // per entry
   std::string version = "cvm_1.0.0";
@@ -59,7 +62,8 @@ Graph load_graph(const std::string& json);
 // The reference's gas (GetOps): ops plus 5 x memory, with its limits (code 1).
 int64_t graph_gas(const Graph& graph);
 
-// Bytes of each storage pool (the maximum over the entries that use it).
+// Bytes of each storage pool (the maximum over the entries that use it),
+// indexed by Graph::pool.
 std::vector<uint64_t> storage_pool_bytes(const Graph& graph);
 
 // The reference's GetStorageSize: pools rounded to 4 bytes, at most 2^32 in

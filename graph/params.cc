@@ -84,19 +84,25 @@ std::vector<ParamArray> load_params(const char* data, size_t size) {
   uint64_t count = 0;
   CVM_VERIFY(r.u64(&count)) << "Invalid parameters file format";
   // Each name takes at least 8 bytes: a count beyond that cannot be real.
+  // Names are kept apart from the arrays, which are built only as their
+  // headers are read, so memory stays a small multiple of the blob's size.
   CVM_VERIFY(count <= r.left() / 8) << "Invalid parameters file format";
-  std::vector<ParamArray> arrays(static_cast<size_t>(count));
-  for (auto& a : arrays) {
+  std::vector<std::string> names(static_cast<size_t>(count));
+  for (auto& name : names) {
     uint64_t len = 0;
     CVM_VERIFY(r.u64(&len) && len <= r.left()) << "Invalid parameters file format";
     const uint8_t* bytes = r.take(static_cast<size_t>(len));
-    a.name.assign(reinterpret_cast<const char*>(bytes), static_cast<size_t>(len));
+    name.assign(reinterpret_cast<const char*>(bytes), static_cast<size_t>(len));
   }
   uint64_t num_arrays = 0;
   r.u64(&num_arrays);  // unchecked by the reference; the comparison decides
   CVM_VERIFY(num_arrays == count) << "Invalid parameters file format";
 
-  for (auto& a : arrays) {
+  std::vector<ParamArray> arrays;
+  for (auto& name : names) {
+    arrays.emplace_back();
+    ParamArray& a = arrays.back();
+    a.name = std::move(name);
     // Array headers: failures here are the reference's CHECKs (code 2).
     uint64_t magic = 0, array_reserved = 0;
     CVM_CHECK(r.u64(&magic)) << "Invalid DLTensor file format";
@@ -113,8 +119,9 @@ std::vector<ParamArray> load_params(const char* data, size_t size) {
     for (auto& d : a.shape) {
       CVM_CHECK(r.i64(&d)) << "Invalid DLTensor file format";
       CVM_CHECK(d >= 0 && d <= (int64_t(1) << 32)) << "Invalid DLTensor dimension " << d;
+      // Checked before multiplying: two dimensions of 2^32 overflow int64.
+      CVM_CHECK(d == 0 || num_elems <= (int64_t(1) << 32) / d) << "DLTensor too large";
       num_elems *= d;
-      CVM_CHECK(num_elems <= (int64_t(1) << 32)) << "DLTensor too large";
     }
     const int64_t elem_bytes = (a.dtype_bits + 7) / 8;
     int64_t byte_size = 0;

@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <sstream>
+#include <unordered_map>
 
 #include "graph/error.h"
 #include "graph/graph.h"
@@ -76,8 +77,11 @@ struct Model::Impl {
   std::vector<std::vector<Tensor>> node_inputs, node_outputs;
   Workspace workspace;
 
+  size_t max_memory = 0;  // LoadOptions::max_memory_bytes
+
   void load(const std::string& json, const std::string& params_blob);
   void bind_params(const std::string& blob);
+  void check_memory(uint64_t param_bytes) const;
   void allocate();
   void execute(const std::vector<int32_t>& input);
   void postprocess_outputs(uint8_t* out) const;
@@ -91,6 +95,7 @@ void Model::Impl::load(const std::string& json, const std::string& params_blob) 
   }
   pool_bytes = storage_pool_bytes(graph);
   storage = cvm::storage_size(pool_bytes);
+  check_memory(0);
 
   CVM_VERIFY(!graph.heads.empty()) << "the graph has no outputs";
   postprocess = graph.postprocess.substr(0, 32);
@@ -154,15 +159,19 @@ void Model::Impl::load(const std::string& json, const std::string& params_blob) 
 void Model::Impl::bind_params(const std::string& blob) {
   CVM_VERIFY(!blob.empty()) << "the params blob is empty";
   std::vector<ParamArray> arrays = load_params(blob.data(), blob.size());
+  uint64_t param_bytes = 0;
+  for (const ParamArray& a : arrays) param_bytes += 4 * static_cast<uint64_t>(a.values.size());
+  check_memory(param_bytes);
+  // The first variable of each name, as the reference's linear search finds
+  // it; a map, so that many parameters cannot cost time quadratic in size.
+  std::unordered_map<std::string, size_t> arg_index;
+  for (size_t i = 0; i < graph.arg_nodes.size(); ++i) {
+    arg_index.emplace(graph.nodes[graph.arg_nodes[i]].name, i);
+  }
   std::vector<bool> set(graph.arg_nodes.size(), false);
   for (ParamArray& a : arrays) {
-    size_t index = graph.arg_nodes.size();
-    for (size_t i = 0; i < graph.arg_nodes.size(); ++i) {
-      if (graph.nodes[graph.arg_nodes[i]].name == a.name) {
-        index = i;
-        break;
-      }
-    }
+    auto found = arg_index.find(a.name);
+    size_t index = found == arg_index.end() ? graph.arg_nodes.size() : found->second;
     CVM_CHECK(index < graph.arg_nodes.size()) << "cannot find `" << a.name << "` among input";
     set[index] = true;
     uint32_t nid = graph.arg_nodes[index];
@@ -195,12 +204,20 @@ void Model::Impl::bind_params(const std::string& blob) {
   }
 }
 
+void Model::Impl::check_memory(uint64_t param_bytes) const {
+  if (max_memory == 0) return;
+  uint64_t total = static_cast<uint64_t>(storage) + param_bytes;
+  CVM_VERIFY(total <= max_memory) << "the model needs " << total
+                                  << " bytes (storage and parameters), over the limit of "
+                                  << max_memory;
+}
+
 void Model::Impl::allocate() {
   pools.resize(pool_bytes.size());
   for (size_t i = 0; i < pool_bytes.size(); ++i) pools[i].assign((pool_bytes[i] + 3) / 4, 0);
   entries.resize(graph.num_entries());
   for (uint32_t eid = 0; eid < graph.num_entries(); ++eid) {
-    entries[eid].data = pools[graph.storage_id[eid]].data();
+    entries[eid].data = pools[graph.pool[eid]].data();
     entries[eid].shape = graph.shapes[eid];
   }
   node_inputs.assign(graph.nodes.size(), {});
@@ -299,16 +316,33 @@ Model::~Model() = default;
 
 std::unique_ptr<Model> Model::load(const std::string& graph_json, const std::string& params,
                                    int device_type) {
-  CVM_CHECK(device_type == 0 || device_type == 2)
-      << "Invalid device type: " << device_type << ", only 0 (CPU) and 2 (FORMAL) are supported";
+  LoadOptions options;
+  options.device_type = device_type;
+  return load(graph_json, params, options);
+}
+
+std::unique_ptr<Model> Model::load(const std::string& graph_json, const std::string& params,
+                                   const LoadOptions& options) {
+  CVM_CHECK(options.device_type == 0 || options.device_type == 2)
+      << "Invalid device type: " << options.device_type
+      << ", only 0 (CPU) and 2 (FORMAL) are supported";
   auto impl = std::make_unique<Impl>();
+  impl->max_memory = options.max_memory_bytes;
   impl->load(graph_json, params);
   return std::unique_ptr<Model>(new Model(std::move(impl)));
 }
 
 std::unique_ptr<Model> Model::load_files(const std::string& symbol_path,
                                          const std::string& params_path, int device_type) {
-  return load(read_file(symbol_path), read_file(params_path), device_type);
+  LoadOptions options;
+  options.device_type = device_type;
+  return load_files(symbol_path, params_path, options);
+}
+
+std::unique_ptr<Model> Model::load_files(const std::string& symbol_path,
+                                         const std::string& params_path,
+                                         const LoadOptions& options) {
+  return load(read_file(symbol_path), read_file(params_path), options);
 }
 
 std::string Model::version() const { return impl_->version; }

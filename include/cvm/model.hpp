@@ -20,14 +20,31 @@ struct TensorInfo {
   int precision = 0;
 };
 
+// Limits a caller sets on top of the format's own (storage at most 4 GiB and
+// the reference's gas limits, always checked).
+struct LoadOptions {
+  // 0 (CPU) or 2 (the reference's specification build; the same bytes).
+  int device_type = 0;
+  // Most bytes the model may hold: its storage pools (storage_size()) plus
+  // its parameter values as int32. 0 means no limit beyond the format's. A
+  // model over the limit is rejected at load with code 1, before its storage
+  // is allocated (storage is allocated at the first inference).
+  size_t max_memory_bytes = 0;
+};
+
 class Model {
  public:
   // device_type: 0 (CPU) or 2 (the reference's specification build; the same
   // bytes). Anything else is a code 2 error, as in the reference.
   static std::unique_ptr<Model> load(const std::string& graph_json, const std::string& params,
                                      int device_type = 0);
+  static std::unique_ptr<Model> load(const std::string& graph_json, const std::string& params,
+                                     const LoadOptions& options);
   static std::unique_ptr<Model> load_files(const std::string& symbol_path,
                                            const std::string& params_path, int device_type = 0);
+  static std::unique_ptr<Model> load_files(const std::string& symbol_path,
+                                           const std::string& params_path,
+                                           const LoadOptions& options);
   ~Model();
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;
