@@ -43,13 +43,6 @@ std::vector<int> read_int_list(JsonReader& r, const char* what) {
   return out;
 }
 
-std::vector<std::string> read_string_list(JsonReader& r, const char* what) {
-  std::vector<std::string> out;
-  r.begin_array(what);
-  while (r.next_element()) out.push_back(r.read_string(what));
-  return out;
-}
-
 // A node entry: [node_id, index] or [node_id, index, version].
 EntryRef read_entry(JsonReader& r) {
   r.begin_array("node entry");
@@ -108,16 +101,32 @@ AttrDict parse_op_attrs(const std::string& text) {
   return dict;
 }
 
+// What the JSON declares, held compactly until verified: every list costs a
+// small multiple of its text, however short its elements ("0,", "[1],",
+// "\"\","), where a vector of strings or of shapes would cost 10 to 30 times.
 struct RawGraph {
   Graph graph;
-  std::vector<std::string> dltype;
-  std::vector<std::string> op_attrs;
-  std::vector<int> device_index;
+  size_t dltype_count = 0;
+  std::string dltype_unsupported;  // the first entry that is not "int32"
+  bool dltype_unsupported_seen = false;
+  // op_attrs strings, concatenated: string i ends at op_attrs_end[i].
+  std::string op_attrs_text;
+  std::vector<uint32_t> op_attrs_end;
+  size_t device_index_count = 0;
   // Declared shapes, flattened: dims of shape i are
-  // shape_dims[shape_begin[i] .. shape_begin[i + 1]).
-  std::vector<int64_t> shape_dims;
-  std::vector<size_t> shape_begin{0};
+  // shape_dims[shape_begin[i] .. shape_begin[i + 1]). Dimensions outside
+  // (0, 2^24] are all rejected, so they are kept as 0 and the first one's
+  // value is kept for the message.
+  std::vector<int32_t> shape_dims;
+  std::vector<uint32_t> shape_begin{0};
+  int64_t first_bad_dim = 0;
+  bool bad_dim_seen = false;
   size_t num_shapes() const { return shape_begin.size() - 1; }
+  size_t num_op_attrs() const { return op_attrs_end.size(); }
+  std::string op_attrs(size_t i) const {
+    size_t begin = i == 0 ? 0 : op_attrs_end[i - 1];
+    return op_attrs_text.substr(begin, op_attrs_end[i] - begin);
+  }
 };
 
 void load_node(JsonReader& r, GraphNode* node) {
@@ -169,7 +178,17 @@ void load_graph_attrs(JsonReader& r, RawGraph* raw) {
   while (r.next_member(&key)) {
     if (key == "dltype") {
       begin_typed_list(r, key, "list_str");
-      raw->dltype = read_string_list(r, "dltype");
+      raw->dltype_count = 0;
+      raw->dltype_unsupported_seen = false;
+      r.begin_array("dltype");
+      while (r.next_element()) {
+        std::string t = r.read_string("dltype");
+        if (t != "int32" && !raw->dltype_unsupported_seen) {
+          raw->dltype_unsupported = t;
+          raw->dltype_unsupported_seen = true;
+        }
+        ++raw->dltype_count;
+      }
       end_typed_list(r, key);
     } else if (key == "storage_id") {
       begin_typed_list(r, key, "list_int");
@@ -180,17 +199,31 @@ void load_graph_attrs(JsonReader& r, RawGraph* raw) {
       begin_typed_list(r, key, "list_shape");
       raw->shape_dims.clear();
       raw->shape_begin.assign(1, 0);
+      raw->bad_dim_seen = false;
       r.begin_array("shape");
       while (r.next_element()) {
         r.begin_array("shape");
-        while (r.next_element()) raw->shape_dims.push_back(r.read_i64("shape"));
-        raw->shape_begin.push_back(raw->shape_dims.size());
+        while (r.next_element()) {
+          int64_t d = r.read_i64("shape");
+          bool ok = d > 0 && d <= kMaxDim;
+          if (!ok && !raw->bad_dim_seen) {
+            raw->first_bad_dim = d;
+            raw->bad_dim_seen = true;
+          }
+          raw->shape_dims.push_back(ok ? static_cast<int32_t>(d) : 0);
+        }
+        raw->shape_begin.push_back(static_cast<uint32_t>(raw->shape_dims.size()));
       }
       end_typed_list(r, key);
       bitmask |= 4;
     } else if (key == "device_index") {
       begin_typed_list(r, key, "list_int");
-      raw->device_index = read_int_list(r, "device_index");
+      raw->device_index_count = 0;
+      r.begin_array("device_index");
+      while (r.next_element()) {
+        r.read_int("device_index");
+        ++raw->device_index_count;
+      }
       end_typed_list(r, key);
     } else if (key == "precision") {
       begin_typed_list(r, key, "list_int");
@@ -198,7 +231,13 @@ void load_graph_attrs(JsonReader& r, RawGraph* raw) {
       end_typed_list(r, key);
     } else if (key == "op_attrs") {
       begin_typed_list(r, key, "list_str");
-      raw->op_attrs = read_string_list(r, "op_attrs");
+      raw->op_attrs_text.clear();
+      raw->op_attrs_end.clear();
+      r.begin_array("op_attrs");
+      while (r.next_element()) {
+        raw->op_attrs_text += r.read_string("op_attrs");
+        raw->op_attrs_end.push_back(static_cast<uint32_t>(raw->op_attrs_text.size()));
+      }
       end_typed_list(r, key);
       bitmask |= 8;
     } else if (key == "dtype") {
@@ -223,7 +262,8 @@ void load_graph_attrs(JsonReader& r, RawGraph* raw) {
 }
 
 RawGraph parse_json(const std::string& text) {
-  check_json(text, kGraphJsonLimits, "");
+  const size_t num_nodes = check_json(text, kGraphJsonLimits, "", "nodes");
+  CVM_VERIFY(num_nodes <= kMaxNodes) << num_nodes << " nodes, over the limit of " << kMaxNodes;
   JsonReader r(text);
   if (r.peek() != JsonReader::Type::kObject) json_error("the graph must be a JSON object");
   r.begin_object("the graph");
@@ -234,9 +274,9 @@ RawGraph parse_json(const std::string& text) {
   while (r.next_member(&key)) {
     if (key == "nodes") {
       g.nodes.clear();
+      g.nodes.reserve(num_nodes);  // nodes cost 4x their smallest text, without slack
       r.begin_array("nodes");
       while (r.next_element()) {
-        CVM_VERIFY(g.nodes.size() < kMaxNodes) << "more than " << kMaxNodes << " nodes";
         g.nodes.emplace_back();
         load_node(r, &g.nodes.back());
       }
@@ -289,8 +329,8 @@ void prepare(RawGraph& raw) {
         << "node name " << g.nodes[nid].name << " duplicated in graph";
   }
 
-  CVM_VERIFY(num_nodes == raw.op_attrs.size())
-      << "graph attribute op_attrs size: " << raw.op_attrs.size() << ", Expected " << num_nodes;
+  CVM_VERIFY(num_nodes == raw.num_op_attrs())
+      << "graph attribute op_attrs size: " << raw.num_op_attrs() << ", Expected " << num_nodes;
   const OpRegistry& registry = op_registry();
   for (size_t i = 0; i < num_nodes; ++i) {
     GraphNode& node = g.nodes[i];
@@ -298,7 +338,7 @@ void prepare(RawGraph& raw) {
     node.func_name = op_name_of(node.func_name);
     const OperatorFactory* factory = registry.find(node.func_name);
     CVM_CHECK(factory) << "Operator " << node.func_name << " is not registered";
-    NodeAttrs attrs{node.func_name, node.name, parse_op_attrs(raw.op_attrs[i])};
+    NodeAttrs attrs{node.func_name, node.name, parse_op_attrs(raw.op_attrs(i))};
     node.op = (*factory)(attrs);
     uint32_t expected = node.op->num_inputs(static_cast<uint32_t>(node.inputs.size()));
     node.num_outputs = node.op->num_outputs();
@@ -353,12 +393,12 @@ void prepare(RawGraph& raw) {
     size_t ndim = raw.shape_begin[i + 1] - raw.shape_begin[i];
     CVM_VERIFY(ndim > 0 && ndim <= size_t(kMaxNdim))
         << "shape ndim should between (0, 6], but " << ndim;
-    const int64_t* dims = raw.shape_dims.data() + raw.shape_begin[i];
+    const int32_t* dims = raw.shape_dims.data() + raw.shape_begin[i];
     uint64_t size = 1;
     for (size_t k = 0; k < ndim; ++k) {
       int64_t d = dims[k];
-      CVM_VERIFY(d > 0 && d <= kMaxDim)
-          << "single dimension should between (0, " << kMaxDim << "], but " << d;
+      CVM_VERIFY(d > 0)
+          << "single dimension should between (0, " << kMaxDim << "], but " << raw.first_bad_dim;
       size *= static_cast<uint64_t>(d);
       CVM_VERIFY(size <= kMaxShapeSize)
           << "shape size should not greater than " << kMaxShapeSize << ", but " << size;
@@ -374,15 +414,13 @@ void prepare(RawGraph& raw) {
         << "precision should be -1 or between (0, 32], but " << prec;
   }
 
-  CVM_VERIFY(raw.device_index.empty()) << "attribute device_index must be set empty";
+  CVM_VERIFY(raw.device_index_count == 0) << "attribute device_index must be set empty";
 
   if (g.version == "cvm_1.0.0") {
-    CVM_VERIFY(num_entries == raw.dltype.size())
-        << "graph attribute dltype size: " << raw.dltype.size() << ", Expected "
-        << num_entries;
-    for (const auto& t : raw.dltype) {
-      CVM_VERIFY(t == "int32") << "type " << t << " are not supported";
-    }
+    CVM_VERIFY(num_entries == raw.dltype_count)
+        << "graph attribute dltype size: " << raw.dltype_count << ", Expected " << num_entries;
+    CVM_VERIFY(!raw.dltype_unsupported_seen)
+        << "type " << raw.dltype_unsupported << " are not supported";
     CVM_VERIFY(g.node_row_ptr == row_ptr) << "node_row_ptr is invalid";
     CVM_VERIFY(g.arg_nodes == inputs) << "arg_nodes is invalid";
   } else if (g.version == "cvm_1.1.0") {

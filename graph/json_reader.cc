@@ -1,5 +1,6 @@
 #include "graph/json_reader.h"
 
+#include <algorithm>
 #include <limits>
 #include <nlohmann/json.hpp>
 
@@ -18,18 +19,28 @@ class LimitChecker : public nlohmann::json_sax<nlohmann::json> {
  public:
   LimitChecker(const JsonLimits& limits, const std::string& what) : limits_(limits), what_(what) {}
 
-  bool null() override { return true; }
-  bool boolean(bool) override { return true; }
-  bool number_integer(number_integer_t) override { return true; }
-  bool number_unsigned(number_unsigned_t) override { return true; }
-  bool number_float(number_float_t, const string_t&) override { return true; }
-  bool string(string_t& s) override { return check_string(s); }
-  bool binary(binary_t&) override { return true; }
-  bool start_object(std::size_t) override { return open(); }
-  bool key(string_t& s) override { return check_string(s); }
+  bool null() override { return value(); }
+  bool boolean(bool) override { return value(); }
+  bool number_integer(number_integer_t) override { return value(); }
+  bool number_unsigned(number_unsigned_t) override { return value(); }
+  bool number_float(number_float_t, const string_t&) override { return value(); }
+  bool string(string_t& s) override { return value() && check_string(s); }
+  bool binary(binary_t&) override { return value(); }
+  bool start_object(std::size_t) override { return value() && open(); }
+  bool key(string_t& s) override {
+    check_string(s);
+    if (depth_ == 1) {
+      counting_ = count_member_ && s == count_member_;
+      if (counting_) current_ = 0;
+    }
+    return true;
+  }
   bool end_object() override { return close(); }
-  bool start_array(std::size_t) override { return open(); }
+  bool start_array(std::size_t) override { return value() && open(); }
   bool end_array() override { return close(); }
+
+  size_t count() const { return count_; }
+  const char* count_member_ = nullptr;
   bool parse_error(std::size_t, const std::string&,
                    const nlohmann::detail::exception& e) override {
     throw Error(kErrorRuntime, "invalid json: " + what_ + e.what());
@@ -53,19 +64,29 @@ class LimitChecker : public nlohmann::json_sax<nlohmann::json> {
     --depth_;
     return true;
   }
+  // Counts the elements of the root member named count_member_.
+  bool value() {
+    if (counting_ && depth_ == 2) count_ = std::max(count_, ++current_);
+    return true;
+  }
 
   const JsonLimits& limits_;
   const std::string& what_;
   size_t depth_ = 0;
+  bool counting_ = false;
+  size_t current_ = 0, count_ = 0;
 };
 
 }  // namespace
 
-void check_json(const std::string& text, const JsonLimits& limits, const std::string& what) {
+size_t check_json(const std::string& text, const JsonLimits& limits, const std::string& what,
+                  const char* count_member) {
   CVM_VERIFY(text.size() <= limits.max_bytes)
       << what << "JSON of " << text.size() << " bytes, over the limit of " << limits.max_bytes;
   LimitChecker checker(limits, what);
+  checker.count_member_ = count_member;
   nlohmann::json::sax_parse(text, &checker);
+  return checker.count();
 }
 
 void JsonReader::malformed() const {

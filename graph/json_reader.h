@@ -28,7 +28,11 @@ constexpr JsonLimits kOpAttrsJsonLimits{size_t(64) << 10, 32, size_t(64) << 10};
 // reader) and for nesting over the limit (deeper than anything the format
 // holds, so a type error for the reference), code 1 for text or a string over
 // its limit. `what` prefixes messages.
-void check_json(const std::string& text, const JsonLimits& limits, const std::string& what);
+// Returns the element count of the array that the root object's member
+// `count_member` holds (the largest, if repeated; 0 if none), so that the
+// reader can reserve exactly.
+size_t check_json(const std::string& text, const JsonLimits& limits, const std::string& what,
+                  const char* count_member = nullptr);
 
 // Reads values in document order off text that check_json() accepted. Type
 // mismatches throw code 2 ("invalid json: <what> must be ..."), as the

@@ -1,5 +1,6 @@
 #include "graph/params.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -98,7 +99,9 @@ std::vector<ParamArray> load_params(const char* data, size_t size) {
   r.u64(&num_arrays);  // unchecked by the reference; the comparison decides
   CVM_VERIFY(num_arrays == count) << "Invalid parameters file format";
 
+  // Each array's header takes at least 40 bytes: reserve no more than fit.
   std::vector<ParamArray> arrays;
+  arrays.reserve(static_cast<size_t>(std::min<uint64_t>(count, r.left() / 40)));
   for (auto& name : names) {
     arrays.emplace_back();
     ParamArray& a = arrays.back();
