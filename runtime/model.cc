@@ -258,7 +258,10 @@ void Model::Impl::execute(const std::vector<int32_t>& input) {
 // How outputs become bytes: the reference's CVMModel::SaveTensor, writing
 // only within output_length bytes and leaving zeros where it writes nothing.
 void Model::Impl::postprocess_outputs(uint8_t* out) const {
-  std::memset(out, 0, static_cast<size_t>(output_length));
+  // An output length of 0 (a detection head of one dimension has no rows)
+  // may come with a null buffer, which memset must not see; the checks
+  // below still apply.
+  if (output_length > 0) std::memset(out, 0, static_cast<size_t>(output_length));
   const size_t capacity = static_cast<size_t>(output_length) / output_bytes;
   size_t written = 0;
   auto emit = [&](int32_t v) {
