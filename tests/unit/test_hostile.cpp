@@ -49,6 +49,24 @@ void operator delete(void* p) noexcept { tracked_delete(p); }
 void operator delete[](void* p) noexcept { tracked_delete(p); }
 void operator delete(void* p, size_t) noexcept { tracked_delete(p); }
 void operator delete[](void* p, size_t) noexcept { tracked_delete(p); }
+// The nothrow forms too (std::stable_sort's buffer uses them), so that every
+// allocation is paired with its own deallocation (ASan checks the pairing).
+void* operator new(size_t n, const std::nothrow_t&) noexcept {
+  try {
+    return tracked_new(n);
+  } catch (...) {
+    return nullptr;
+  }
+}
+void* operator new[](size_t n, const std::nothrow_t&) noexcept {
+  try {
+    return tracked_new(n);
+  } catch (...) {
+    return nullptr;
+  }
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept { tracked_delete(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { tracked_delete(p); }
 
 namespace {
 
