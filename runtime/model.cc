@@ -7,10 +7,15 @@
 #include <map>
 #include <mutex>
 #include <sstream>
+#include <thread>
+#include <chrono>
 
 #include "graph/error.h"
 #include "graph/graph.h"
 #include "graph/params.h"
+#include "kernels/isa.h"
+#include "kernels/thread_pool.h"
+#include "runtime/plan.h"
 
 namespace cvm {
 
@@ -76,14 +81,26 @@ struct Model::Impl {
   std::vector<std::vector<Tensor>> node_inputs, node_outputs;
   Workspace workspace;
 
-  void load(const std::string& json, const std::string& params_blob);
+  // The plan (fast kernels and fused groups, or every node plain), its
+  // scratch memory and threads.
+  std::unique_ptr<Plan> plan;
+  int threads = 0;  // 0: every core
+  std::unique_ptr<kernels::ThreadPool> pool;
+  std::vector<uint32_t> shared;
+  std::vector<std::vector<uint32_t>> scratch;
+
+  void load(const std::string& json, const std::string& params_blob, int device_type);
+  void make_plan(int device_type);
+  int thread_count() const;
   void bind_params(const std::string& blob);
   void allocate();
   void execute(const std::vector<int32_t>& input);
+  std::vector<double>* step_seconds = nullptr;  // when set, execute() times each step
   void postprocess_outputs(uint8_t* out) const;
 };
 
-void Model::Impl::load(const std::string& json, const std::string& params_blob) {
+void Model::Impl::load(const std::string& json, const std::string& params_blob,
+                       int device_type) {
   graph = load_graph(json);
   for (const GraphNode& node : graph.nodes) {
     CVM_VERIFY(node.is_variable() || node.op->has_kernel())
@@ -149,6 +166,29 @@ void Model::Impl::load(const std::string& json, const std::string& params_blob) 
   }
 
   bind_params(params_blob);
+  make_plan(device_type);
+}
+
+// Device 2 (the reference's specification build) runs every node through
+// its scalar kernel; device 0 uses the fast kernels of the active ISA.
+void Model::Impl::make_plan(int device_type) {
+  const kernels::Table* table =
+      device_type == 0 ? kernels::table(kernels::active_isa()) : nullptr;
+  auto lookup = [](const void* ctx, uint32_t nid) -> const std::vector<int32_t>* {
+    const auto& ps = static_cast<const Impl*>(ctx)->params;
+    const std::vector<int32_t>* found = nullptr;
+    for (const auto& p : ps) {
+      if (p.first == nid) found = &p.second;  // the last one wins
+    }
+    return found;
+  };
+  plan = cvm::make_plan(graph, table, lookup, this);
+}
+
+int Model::Impl::thread_count() const {
+  if (threads > 0) return threads;
+  const unsigned hw = std::thread::hardware_concurrency();
+  return hw == 0 ? 1 : static_cast<int>(std::min(hw, 256u));
 }
 
 void Model::Impl::bind_params(const std::string& blob) {
@@ -219,6 +259,7 @@ void Model::Impl::allocate() {
   }
   params.clear();
   params.shrink_to_fit();
+  shared.assign(plan->shared_words, 0u);
   allocated = true;
 }
 
@@ -231,10 +272,33 @@ void Model::Impl::execute(const std::vector<int32_t>& input) {
   int32_t range = precision_range(graph.precision[eid]);
   int32_t* data = entries[eid].data;
   for (size_t i = 0; i < input.size(); ++i) data[i] = std::min(std::max(input[i], -range), range);
-  for (uint32_t nid = 0; nid < graph.nodes.size(); ++nid) {
-    const GraphNode& node = graph.nodes[nid];
-    if (node.is_variable()) continue;
-    node.op->run(node_inputs[nid], node_outputs[nid], workspace);
+  ExecContext ctx;
+  ctx.entries = &entries;
+  ctx.node_inputs = &node_inputs;
+  ctx.node_outputs = &node_outputs;
+  ctx.workspace = &workspace;
+  ctx.max_threads = thread_count();
+  ctx.pool_slot = &pool;
+  ctx.shared = shared.data();
+  if (plan->thread_words > 0) {
+    if (scratch.size() < static_cast<size_t>(ctx.max_threads)) {
+      scratch.resize(static_cast<size_t>(ctx.max_threads));
+    }
+    for (int t = 0; t < ctx.max_threads; ++t) {
+      if (scratch[t].size() < plan->thread_words) scratch[t].assign(plan->thread_words, 0u);
+      ctx.scratch.push_back(scratch[t].data());
+    }
+  }
+  if (!step_seconds) {
+    for (const auto& step : plan->steps) step->run(ctx);
+    return;
+  }
+  step_seconds->assign(plan->steps.size(), 0.0);
+  for (size_t i = 0; i < plan->steps.size(); ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    plan->steps[i]->run(ctx);
+    (*step_seconds)[i] =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
 }
 
@@ -302,7 +366,7 @@ std::unique_ptr<Model> Model::load(const std::string& graph_json, const std::str
   CVM_CHECK(device_type == 0 || device_type == 2)
       << "Invalid device type: " << device_type << ", only 0 (CPU) and 2 (FORMAL) are supported";
   auto impl = std::make_unique<Impl>();
-  impl->load(graph_json, params);
+  impl->load(graph_json, params, device_type);
   return std::unique_ptr<Model>(new Model(std::move(impl)));
 }
 
@@ -333,6 +397,32 @@ size_t Model::output_length() const { return static_cast<size_t>(impl_->output_l
 size_t Model::input_type_size() const { return impl_->input_bytes; }
 size_t Model::output_type_size() const { return impl_->output_bytes; }
 int64_t Model::storage_size() const { return impl_->storage; }
+
+void Model::set_threads(int n) {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->threads = n < 0 ? 0 : n;
+}
+
+int Model::threads() const { return impl_->thread_count(); }
+
+std::string Model::plan_summary() const {
+  const PlanSummary& s = impl_->plan->summary;
+  std::ostringstream out;
+  out << "steps " << s.steps << ", fast " << s.fast_steps << ", fused nodes " << s.fused_nodes
+      << ", unwritten entries " << s.skipped_writes;
+  return out.str();
+}
+
+std::vector<std::string> Model::plan_steps() const {
+  std::vector<std::string> out;
+  for (const auto& step : impl_->plan->steps) {
+    std::ostringstream line;
+    line << step->kind();
+    for (uint32_t nid : step->nodes()) line << " " << impl_->graph.nodes[nid].name;
+    out.push_back(line.str());
+  }
+  return out;
+}
 
 int64_t Model::gas() const {
   if (impl_->gas_error) throw Error(impl_->gas_error, impl_->gas_message);
@@ -383,6 +473,30 @@ std::vector<std::vector<int32_t>> Model::run(const std::vector<int32_t>& input) 
     out.emplace_back(t.data, t.data + t.size());
   }
   return out;
+}
+
+std::vector<std::pair<std::string, double>> Model::profile(const std::vector<uint8_t>& input) {
+  std::vector<double> seconds;
+  std::vector<uint8_t> out(output_length());
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    impl_->step_seconds = &seconds;
+  }
+  try {
+    infer(input.data(), input.size(), out.data());
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    impl_->step_seconds = nullptr;
+    throw;
+  }
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->step_seconds = nullptr;
+  std::vector<std::string> names = plan_steps();
+  std::vector<std::pair<std::string, double>> result;
+  for (size_t i = 0; i < seconds.size() && i < names.size(); ++i) {
+    result.emplace_back(names[i], seconds[i]);
+  }
+  return result;
 }
 
 int64_t estimate_gas(const std::string& graph_json) { return graph_gas(load_graph(graph_json)); }

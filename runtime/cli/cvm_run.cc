@@ -32,6 +32,7 @@ struct UsageError : std::runtime_error {
 
 const char kUsage[] =
     "usage: cvm-run --model DIR --input FILE [--output FILE] [--repeat N] [--threads N]\n"
+    "               [--profile]\n"
     "       cvm-run --symbol FILE --params FILE --input FILE [...]\n"
     "       cvm-run info --model DIR | --symbol FILE --params FILE\n"
     "DIR holds symbol.json and params.bin. Files ending in .npy are NumPy arrays;\n"
@@ -42,6 +43,7 @@ struct Options {
   std::string symbol, params, input, output;
   int repeat = 0;
   int threads = 0;
+  bool profile = false;
 };
 
 bool ends_with(const std::string& s, const std::string& suffix) {
@@ -83,6 +85,7 @@ Options parse_args(int argc, char** argv) {
     else if (a == "--output") o.output = value();
     else if (a == "--repeat") o.repeat = parse_count(a, value());
     else if (a == "--threads") o.threads = parse_count(a, value());
+    else if (a == "--profile") o.profile = true;
     else throw UsageError("unknown argument '" + a + "'");
   }
   if (!model_dir.empty()) {
@@ -234,8 +237,25 @@ int run(const Options& o) {
     print_info(*model);
     return 0;
   }
+  model->set_threads(o.threads);
   std::vector<uint8_t> input = load_input(o.input, *model);
   std::vector<uint8_t> output = model->infer(input);
+  if (o.profile) {
+    // The slowest steps of one more run.
+    auto steps = model->profile(input);
+    double total = 0;
+    for (const auto& s : steps) total += s.second;
+    std::vector<size_t> order(steps.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return steps[a].second > steps[b].second; });
+    std::printf("plan: %s, %d threads; %.3f ms in steps\n", model->plan_summary().c_str(),
+                model->threads(), total * 1e3);
+    for (size_t i = 0; i < order.size() && i < 25; ++i) {
+      std::printf("%9.3f ms  %5.1f%%  %s\n", steps[order[i]].second * 1e3,
+                  100 * steps[order[i]].second / total, steps[order[i]].first.c_str());
+    }
+  }
   if (o.repeat > 0) {
     std::vector<double> ms;
     for (int i = 0; i < o.repeat; ++i) {
