@@ -1,6 +1,10 @@
 // The scalar form of a fused element-wise chain: the same arithmetic as the
 // operators' run() (relu, clip, cvm_clip, cvm_right_shift, elemwise and
 // broadcast add/sub/mul/max), in uint32 where it wraps.
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
 #include "kernels/fast.h"
 #include "kernels/isa.h"
 
@@ -41,7 +45,92 @@ int32_t apply(const Stage& st, int32_t x, int32_t operand) {
   return x;
 }
 
+// The chain as simple operations, when it is made of them.
+struct Simple {
+  enum Kind { kRs, kClamp, kAddSame } kind;
+  int32_t a = 0, b = 0;
+  const int32_t* operand = nullptr;
+};
+
+bool simplify(const Chain& ch, std::vector<Simple>* out) {
+  for (int i = 0; i < ch.num_stages; ++i) {
+    const Stage& st = ch.stages[i];
+    if (i + 1 < ch.num_stages && st.write) return false;
+    switch (st.op) {
+      case StageOp::kClamp:
+        out->push_back({Simple::kClamp, st.lo, st.hi});
+        break;
+      case StageOp::kShiftRound:
+        if (st.shift < 2) return false;
+        out->push_back({Simple::kRs, st.shift, 0});
+        break;
+      case StageOp::kShiftSat:
+        if (st.shift < 2) return false;
+        out->push_back({Simple::kRs, st.shift, 0});
+        out->push_back({Simple::kClamp, -st.hi, st.hi});
+        break;
+      case StageOp::kBinary:
+        if (st.bin != BinOp::kAdd || st.mode != OperandMode::kSame) return false;
+        out->push_back({Simple::kAddSame, 0, 0, st.operand});
+        break;
+      default:
+        return false;
+    }
+  }
+  // Merge neighbouring clamps whose intervals overlap.
+  std::vector<Simple> merged;
+  for (const Simple& op : *out) {
+    if (op.kind == Simple::kClamp && !merged.empty() && merged.back().kind == Simple::kClamp) {
+      Simple& last = merged.back();
+      const int32_t lo = std::max(last.a, op.a), hi = std::min(last.b, op.b);
+      if (lo > hi) return false;
+      last.a = lo;
+      last.b = hi;
+      continue;
+    }
+    merged.push_back(op);
+  }
+  *out = merged;
+  return true;
+}
+
 }  // namespace
+
+void Chain::finalize() {
+  pattern = Pattern::kGeneric;
+  final_write = num_stages > 0 ? stages[num_stages - 1].write : source_write;
+  if (!final_write || (num_stages > 0 && source_write)) return;
+  std::vector<Simple> ops;
+  if (!simplify(*this, &ops)) return;
+  // Shapes: [], [C], [R], [R C], [R C A R], [R C A R C] (C: clamp, R: shift,
+  // A: add); a missing clamp is the full range.
+  constexpr int32_t kLo = INT32_MIN, kHi = INT32_MAX;
+  size_t i = 0;
+  auto take = [&](Simple::Kind k) { return i < ops.size() && ops[i].kind == k ? &ops[i++] : nullptr; };
+  const Simple* r1 = take(Simple::kRs);
+  const Simple* c1 = take(Simple::kClamp);
+  const Simple* a = take(Simple::kAddSame);
+  const Simple* r2 = a ? take(Simple::kRs) : nullptr;
+  const Simple* c2 = r2 ? take(Simple::kClamp) : nullptr;
+  if (i != ops.size()) return;
+  s1 = r1 ? r1->a : 0;
+  lo1 = c1 ? c1->a : kLo;
+  hi1 = c1 ? c1->b : kHi;
+  if (a) {
+    if (!r1 || !r2) return;
+    operand = a->operand;
+    s2 = r2->a;
+    lo2 = c2 ? c2->a : kLo;
+    hi2 = c2 ? c2->b : kHi;
+    pattern = Pattern::kResidual;
+  } else if (r1) {
+    pattern = Pattern::kShiftClamp;
+  } else if (c1) {
+    pattern = Pattern::kClamp;
+  } else {
+    pattern = Pattern::kStore;
+  }
+}
 
 void chain_scalar(const Chain& chain, const int32_t* src, int64_t len, int64_t flat, int64_t n,
                   int64_t c, int32_t add) {

@@ -43,10 +43,39 @@ struct Stage {
 
 constexpr int kMaxStages = 8;
 
+// Chains the kernels run with dedicated code (see finalize()). With s >= 2,
+// rs(x) = ((x >> (s - 1)) + 1) >> 1 cannot overflow, and cvm_right_shift is
+// exactly clamp(rs(x), -hi, hi).
+enum class Pattern : uint8_t {
+  kGeneric,     // stage by stage
+  kStore,       // y = x
+  kClamp,       // y = clamp(x, lo1, hi1)
+  kShiftClamp,  // y = clamp(rs(x, s1), lo1, hi1)
+  kResidual,    // y = clamp(rs(clamp(rs(x, s1), lo1, hi1) + operand[i], s2), lo2, hi2)
+};
+
 struct Chain {
   int32_t* source_write = nullptr;  // the source's own entry, or null
   int num_stages = 0;
   Stage stages[kMaxStages];
+
+  // Set by finalize().
+  Pattern pattern = Pattern::kGeneric;
+  int32_t* final_write = nullptr;
+  const int32_t* operand = nullptr;
+  int32_t s1 = 0, lo1 = 0, hi1 = 0, s2 = 0, lo2 = 0, hi2 = 0;
+
+  // Recognises the patterns above (only when nothing but the last value is
+  // stored); call once the pointers are set.
+  void finalize();
+};
+
+// A run of one tile row: `len` values at column `offset` of the tile go to
+// output pixels [out, out + len).
+struct Segment {
+  int32_t offset = 0;
+  int32_t len = 0;
+  int64_t out = 0;
 };
 
 // ---------------------------------------------------------------------------
@@ -72,8 +101,8 @@ struct Table {
   uint32_t (*weight_word)(const int32_t* w, int64_t stride, int channels);
 
   // C[mr][nvec * lanes] (+)= A[k][mr] . B[k][nvec * lanes] over k < kc,
-  // where B rows are `ldb` words apart and C rows `ldc` int32 apart.
-  void (*gemm)(const uint32_t* a, const uint32_t* b, int64_t ldb, int64_t kc, int32_t* c,
+  // where row k of B starts at b + koff[k] and C rows are `ldc` int32 apart.
+  void (*gemm)(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc, int32_t* c,
                int64_t ldc, int nvec, bool accumulate);
 
   // Runs `chain` on len values src[0..len) whose flat index starts at
@@ -81,24 +110,38 @@ struct Table {
   void (*chain)(const Chain& chain, const int32_t* src, int64_t len, int64_t flat, int64_t n,
                 int64_t c, int32_t add);
 
-  // Depthwise convolution of one plane: out[oh][ow] = sum w[fh][fw] *
-  // x[oh * sh + fh * dh][ow * sw + fw * dw] over a plane already padded
-  // and split by column phase: phase r holds columns r, r + sw, ... of the
-  // padded rows, `phase_stride` words apart, rows `row_stride` apart.
-  void (*depthwise)(const int32_t* phases, int64_t phase_stride, int64_t row_stride,
-                    const int32_t* w, int64_t fh, int64_t fw, int64_t sh, int64_t sw, int64_t dh,
-                    int64_t dw, int64_t oh, int64_t ow, int32_t* out);
+  // The chain over `rows` rows of a product tile (rows `ldc` apart): row m
+  // is output channel c0 + m of image n, its flat index flat0 + m * plane
+  // (+ the segment's output pixel), its added value add[m].
+  void (*epilogue)(const Chain& chain, const int32_t* tile, int64_t ldc, int rows,
+                   const Segment* segments, int num_segments, int64_t flat0, int64_t plane,
+                   int64_t n, int64_t c0, const int32_t* add);
 
-  // Max of each window; same padded phase layout as depthwise (pad value
-  // INT32_MIN).
-  void (*max_pool)(const int32_t* phases, int64_t phase_stride, int64_t row_stride,
-                   int64_t ph, int64_t pw, int64_t sh, int64_t sw, int64_t oh, int64_t ow,
-                   int32_t* out);
+  // out[p] = sum_t w[t] * x[toff[t] + p] for p < count (wrapping int32).
+  void (*depthwise)(const int32_t* x, const int64_t* toff, const int32_t* w, int taps,
+                    int64_t count, int32_t* out);
+
+  // max_pool2d of one h x w plane: window ph x pw, strides (sh, sw), the
+  // window of output (r, q) starting at (r * sh - top, q * sw - left); only
+  // positions inside the plane count (each window holds at least one).
+  // `scratch`: max_pool_scratch(w, pw, sw, ow) words.
+  void (*max_pool)(const int32_t* x, int64_t h, int64_t w, int64_t ph, int64_t pw, int64_t sh,
+                   int64_t sw, int64_t top, int64_t left, int64_t oh, int64_t ow, int32_t* out,
+                   int32_t* scratch);
+
+  // dst[r * phase_stride + k] = src[k * s + r] for every k * s + r < count.
+  void (*split_phases)(const int32_t* src, int64_t count, int64_t s, int32_t* dst,
+                       int64_t phase_stride);
 
   // y[u] = sum_k x[k] * w[u][k] for u < units (wrapping), w packed by
   // pack_dense as int8 in blocks of `lanes` units.
   void (*dense)(const int32_t* x, const int8_t* w, int64_t k, int64_t units, int32_t* y);
 };
+
+inline int64_t max_pool_scratch(int64_t w, int64_t pw, int64_t sw, int64_t ow, int lanes) {
+  const int64_t row = (ow + 2 * lanes) * sw + pw + w + lanes;
+  return 2 * row + sw * lanes + 64;
+}
 
 // The table for `isa` (kScalar has no table: nullptr).
 const Table* table(Isa isa);

@@ -5,6 +5,7 @@
 // compiled for one ISA can be picked by the linker for another.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <xsimd/xsimd.hpp>
@@ -84,62 +85,181 @@ void chain_vector(const Chain& ch, const int32_t* src, int64_t len, int64_t flat
 
 // ------------------------------------------------------ depthwise, pooling
 
-void depthwise(const int32_t* phases, int64_t phase_stride, int64_t row_stride, const int32_t* w,
-               int64_t fh, int64_t fw, int64_t sh, int64_t sw, int64_t dh, int64_t dw,
-               int64_t oh, int64_t ow, int32_t* out) {
+void depthwise(const int32_t* x, const int64_t* toff, const int32_t* w, int taps, int64_t count,
+               int32_t* out) {
+  int64_t p = 0;
+  for (; p + 2 * kLanes <= count; p += 2 * kLanes) {
+    VecI a0(0), a1(0);
+    for (int t = 0; t < taps; ++t) {
+      const VecI wt(w[t]);
+      const int32_t* src = x + toff[t] + p;
+      a0 = a0 + VecI::load_unaligned(src) * wt;
+      a1 = a1 + VecI::load_unaligned(src + kLanes) * wt;
+    }
+    a0.store_unaligned(out + p);
+    a1.store_unaligned(out + p + kLanes);
+  }
+  for (; p < count; p += kLanes) {
+    // The last vector may reach past `count`: computed into a local copy.
+    VecI a0(0);
+    for (int t = 0; t < taps; ++t) a0 = a0 + VecI::load_unaligned(x + toff[t] + p) * VecI(w[t]);
+    alignas(64) int32_t tmp[kLanes];
+    a0.store_aligned(tmp);
+    const int64_t n = count - p < kLanes ? count - p : kLanes;
+    for (int64_t i = 0; i < n; ++i) out[p + i] = tmp[i];
+  }
+}
+
+void split_phases(const int32_t* src, int64_t count, int64_t s, int32_t* dst,
+                  int64_t phase_stride) {
+  int64_t k = 0;
+#if defined(__AVX512F__)
+  if (s == 2) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    for (; (k + 16) * 2 <= count; k += 16) {
+      const __m512i a = _mm512_loadu_si512(src + 2 * k);
+      const __m512i b = _mm512_loadu_si512(src + 2 * k + 16);
+      _mm512_storeu_si512(dst + k, _mm512_permutex2var_epi32(a, even, b));
+      _mm512_storeu_si512(dst + phase_stride + k, _mm512_permutex2var_epi32(a, odd, b));
+    }
+  }
+#endif
+  for (int64_t i = k * s; i < count; ++i) dst[(i % s) * phase_stride + i / s] = src[i];
+}
+
+void max_pool(const int32_t* x, int64_t h, int64_t w, int64_t ph, int64_t pw, int64_t sh,
+              int64_t sw, int64_t top, int64_t left, int64_t oh, int64_t ow, int32_t* out,
+              int32_t* scratch) {
+  // Row of vertical maxima, padded left and right with INT32_MIN, then its
+  // columns split by phase.
+  const int64_t len = (ow + 2 * kLanes) * sw + pw;  // padded row length used
+  const int64_t phase_len = len / sw + kLanes;
+  int32_t* row = scratch;
+  int32_t* phases = scratch + len + w + kLanes;
   for (int64_t r = 0; r < oh; ++r) {
+    const int64_t t0 = r * sh - top;
+    const int64_t r0 = t0 < 0 ? 0 : t0;
+    const int64_t r1 = t0 + ph < h ? t0 + ph : h;
+    std::fill_n(row, left, INT32_MIN);
+    int32_t* v = row + left;
+    int64_t c = 0;
+    for (; c + kLanes <= w; c += kLanes) {
+      VecI m = VecI::load_unaligned(x + r0 * w + c);
+      for (int64_t i = r0 + 1; i < r1; ++i) m = xsimd::max(m, VecI::load_unaligned(x + i * w + c));
+      m.store_unaligned(v + c);
+    }
+    for (; c < w; ++c) {
+      int32_t m = x[r0 * w + c];
+      for (int64_t i = r0 + 1; i < r1; ++i) m = x[i * w + c] > m ? x[i * w + c] : m;
+      v[c] = m;
+    }
+    const int64_t used = left + w;
+    if (used < len) std::fill(row + used, row + len, INT32_MIN);
+    const int32_t* src = row;
+    int64_t stride = 1;
+    if (sw > 1) {
+      split_phases(row, len, sw, phases, phase_len);
+      src = phases;
+      stride = phase_len;
+    }
+    int32_t* o = out + r * ow;
     int64_t q = 0;
     for (; q + kLanes <= ow; q += kLanes) {
-      VecI acc(0);
-      for (int64_t i = 0; i < fh; ++i) {
-        const int32_t* row = phases + (r * sh + i * dh) * row_stride + q;
-        for (int64_t k = 0; k < fw; ++k) {
-          const int64_t col = k * dw;
-          const int32_t* p = row + (col % sw) * phase_stride + col / sw;
-          acc = acc + VecI::load_unaligned(p) * VecI(w[i * fw + k]);
-        }
+      VecI m(INT32_MIN);
+      for (int64_t j = 0; j < pw; ++j) {
+        m = xsimd::max(m, VecI::load_unaligned(src + (j % sw) * stride + q + j / sw));
       }
-      acc.store_unaligned(out + r * ow + q);
+      m.store_unaligned(o + q);
     }
     for (; q < ow; ++q) {
-      uint32_t acc = 0;
-      for (int64_t i = 0; i < fh; ++i) {
-        const int32_t* row = phases + (r * sh + i * dh) * row_stride + q;
-        for (int64_t k = 0; k < fw; ++k) {
-          const int64_t col = k * dw;
-          acc += static_cast<uint32_t>(row[(col % sw) * phase_stride + col / sw]) *
-                 static_cast<uint32_t>(w[i * fw + k]);
-        }
+      int32_t m = INT32_MIN;
+      for (int64_t j = 0; j < pw; ++j) {
+        const int32_t e = src[(j % sw) * stride + q + j / sw];
+        m = e > m ? e : m;
       }
-      out[r * ow + q] = static_cast<int32_t>(acc);
+      o[q] = m;
     }
   }
 }
 
-void max_pool(const int32_t* phases, int64_t phase_stride, int64_t row_stride, int64_t ph,
-              int64_t pw, int64_t sh, int64_t sw, int64_t oh, int64_t ow, int32_t* out) {
-  for (int64_t r = 0; r < oh; ++r) {
-    int64_t q = 0;
-    for (; q + kLanes <= ow; q += kLanes) {
-      VecI best(INT32_MIN);
-      for (int64_t i = 0; i < ph; ++i) {
-        const int32_t* row = phases + (r * sh + i) * row_stride + q;
-        for (int64_t k = 0; k < pw; ++k) {
-          best = xsimd::max(best, VecI::load_unaligned(row + (k % sw) * phase_stride + k / sw));
-        }
-      }
-      best.store_unaligned(out + r * ow + q);
+// ------------------------------------------------------ masked tails
+
+#if defined(__AVX512F__)
+inline VecI load_n(const int32_t* p, int64_t n) {
+  return VecI(_mm512_maskz_loadu_epi32(static_cast<__mmask16>((1u << n) - 1), p));
+}
+inline void store_n(int32_t* p, VecI v, int64_t n) {
+  _mm512_mask_storeu_epi32(p, static_cast<__mmask16>((1u << n) - 1), v);
+}
+#else
+inline __m256i tail_mask(int64_t n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
+                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+inline VecI load_n(const int32_t* p, int64_t n) {
+  return VecI(_mm256_maskload_epi32(p, tail_mask(n)));
+}
+inline void store_n(int32_t* p, VecI v, int64_t n) { _mm256_maskstore_epi32(p, tail_mask(n), v); }
+#endif
+
+// dst[j] = f(src[j] vector, j, count) over len values, the last vector
+// masked.
+template <typename F>
+inline void apply(const int32_t* src, int64_t len, int32_t* dst, const F& f) {
+  int64_t j = 0;
+  for (; j + kLanes <= len; j += kLanes) {
+    f(VecI::load_unaligned(src + j), j, kLanes).store_unaligned(dst + j);
+  }
+  if (j < len) store_n(dst + j, f(load_n(src + j, len - j), j, len - j), len - j);
+}
+
+inline VecI clampv(VecI x, VecI lo, VecI hi) { return xsimd::min(xsimd::max(x, lo), hi); }
+
+void run_chain(const Chain& ch, const int32_t* src, int64_t len, int64_t flat, int64_t n,
+               int64_t c, int32_t add) {
+  const VecI a(add);
+  int32_t* dst = ch.final_write + flat;
+  switch (ch.pattern) {
+    case Pattern::kStore:
+      apply(src, len, dst, [&](VecI x, int64_t, int64_t) { return x + a; });
+      return;
+    case Pattern::kClamp: {
+      const VecI lo(ch.lo1), hi(ch.hi1);
+      apply(src, len, dst, [&](VecI x, int64_t, int64_t) { return clampv(x + a, lo, hi); });
+      return;
     }
-    for (; q < ow; ++q) {
-      int32_t best = INT32_MIN;
-      for (int64_t i = 0; i < ph; ++i) {
-        const int32_t* row = phases + (r * sh + i) * row_stride + q;
-        for (int64_t k = 0; k < pw; ++k) {
-          const int32_t v = row[(k % sw) * phase_stride + k / sw];
-          best = v > best ? v : best;
-        }
-      }
-      out[r * ow + q] = best;
+    case Pattern::kShiftClamp: {
+      const VecI lo(ch.lo1), hi(ch.hi1), one(1);
+      const int s = ch.s1 - 1;
+      apply(src, len, dst, [&](VecI x, int64_t, int64_t) {
+        return clampv((((x + a) >> s) + one) >> 1, lo, hi);
+      });
+      return;
+    }
+    case Pattern::kResidual: {
+      const VecI lo1(ch.lo1), hi1(ch.hi1), lo2(ch.lo2), hi2(ch.hi2), one(1);
+      const int s1 = ch.s1 - 1, s2 = ch.s2 - 1;
+      const int32_t* op = ch.operand + flat;
+      apply(src, len, dst, [&](VecI x, int64_t j, int64_t cnt) {
+        const VecI y = cnt == kLanes ? VecI::load_unaligned(op + j) : load_n(op + j, cnt);
+        const VecI v = clampv((((x + a) >> s1) + one) >> 1, lo1, hi1) + y;
+        return clampv(((v >> s2) + one) >> 1, lo2, hi2);
+      });
+      return;
+    }
+    case Pattern::kGeneric:
+      break;
+  }
+  chain_vector(ch, src, len, flat, n, c, add);
+}
+
+void epilogue(const Chain& ch, const int32_t* tile, int64_t ldc, int rows, const Segment* segs,
+              int nsegs, int64_t flat0, int64_t plane, int64_t n, int64_t c0, const int32_t* add) {
+  for (int m = 0; m < rows; ++m) {
+    for (int s = 0; s < nsegs; ++s) {
+      run_chain(ch, tile + m * ldc + segs[s].offset, segs[s].len, flat0 + m * plane + segs[s].out,
+                n, c0 + m, add[m]);
     }
   }
 }
@@ -180,7 +300,7 @@ uint32_t weight_word(const int32_t* w, int64_t stride, int channels) {
 }
 
 template <int NV>
-void gemm_tile(const uint32_t* a, const uint32_t* b, int64_t ldb, int64_t kc, int32_t* c,
+void gemm_tile(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc, int32_t* c,
                int64_t ldc, bool accumulate) {
   __m512i acc[kMr][NV];
 #pragma GCC unroll 8
@@ -193,7 +313,7 @@ void gemm_tile(const uint32_t* a, const uint32_t* b, int64_t ldb, int64_t kc, in
   for (int64_t k = 0; k < kc; ++k) {
     __m512i bv[NV];
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_si512(b + k * ldb + v * 16);
+    for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_si512(b + koff[k] + v * 16);
     const int32_t* ak = reinterpret_cast<const int32_t*>(a + k * kMr);
 #pragma GCC unroll 8
     for (int m = 0; m < kMr; ++m) {
@@ -256,7 +376,7 @@ uint32_t weight_word(const int32_t* w, int64_t stride, int channels) {
 }
 
 template <int NV>
-void gemm_tile(const uint32_t* a, const uint32_t* b, int64_t ldb, int64_t kc, int32_t* c,
+void gemm_tile(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc, int32_t* c,
                int64_t ldc, bool accumulate) {
   __m256i acc[kMr][NV];
 #pragma GCC unroll 4
@@ -272,7 +392,7 @@ void gemm_tile(const uint32_t* a, const uint32_t* b, int64_t ldb, int64_t kc, in
     __m256i bv[NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
-      bv[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + k * ldb + v * 8));
+      bv[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + koff[k] + v * 8));
     }
     const int32_t* ak = reinterpret_cast<const int32_t*>(a + k * kMr);
 #pragma GCC unroll 4
@@ -299,12 +419,12 @@ inline __m256i load_i8_as_i32(const int8_t* p) {
 
 #endif
 
-void gemm(const uint32_t* a, const uint32_t* b, int64_t ldb, int64_t kc, int32_t* c, int64_t ldc,
-          int nvec, bool accumulate) {
+void gemm(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc, int32_t* c,
+          int64_t ldc, int nvec, bool accumulate) {
   switch (nvec) {
-    case 1: gemm_tile<1>(a, b, ldb, kc, c, ldc, accumulate); break;
-    case 2: gemm_tile<2>(a, b, ldb, kc, c, ldc, accumulate); break;
-    default: gemm_tile<3>(a, b, ldb, kc, c, ldc, accumulate); break;
+    case 1: gemm_tile<1>(a, b, koff, kc, c, ldc, accumulate); break;
+    case 2: gemm_tile<2>(a, b, koff, kc, c, ldc, accumulate); break;
+    default: gemm_tile<3>(a, b, koff, kc, c, ldc, accumulate); break;
   }
 }
 
@@ -352,9 +472,11 @@ Table make_table() {
   t.pack_words = pack_words;
   t.weight_word = weight_word;
   t.gemm = gemm;
-  t.chain = chain_vector;
+  t.chain = run_chain;
+  t.epilogue = epilogue;
   t.depthwise = depthwise;
   t.max_pool = max_pool;
+  t.split_phases = split_phases;
   t.dense = dense;
   return t;
 }

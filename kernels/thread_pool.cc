@@ -15,7 +15,9 @@ namespace {
 constexpr int kSpinsBeforeSleep = 1 << 15;
 }  // namespace
 
-ThreadPool::ThreadPool(int threads) : size_(threads < 1 ? 1 : threads) {
+ThreadPool::ThreadPool(int threads)
+    : size_(threads < 1 ? 1 : threads), claimed_(new std::atomic<uint64_t>[size_]) {
+  for (int i = 0; i < size_; ++i) claimed_[i].store(0);
   for (int i = 1; i < size_; ++i) workers_.emplace_back([this, i] { worker(i); });
 }
 
@@ -38,8 +40,9 @@ void ThreadPool::run_slices(int64_t n, Call call, const void* ctx) {
   call_ = call;
   ctx_ = ctx;
   n_ = n;
-  pending_.store(size_ - 1);
-  generation_.fetch_add(1);  // publishes the job (seq_cst)
+  const uint64_t gen = generation_.load() + 1;
+  claimed_[0].store(gen);
+  generation_.store(gen);  // publishes the job (seq_cst)
   if (sleepers_.load() > 0) {
     std::lock_guard<std::mutex> lock(mutex_);
     wake_.notify_all();
@@ -47,7 +50,13 @@ void ThreadPool::run_slices(int64_t n, Call call, const void* ctx) {
   int64_t b, e;
   slice(0, b, e);
   if (b < e) call(ctx, b, e, 0);
-  for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+  // The slices no worker has started.
+  for (int t = 1; t < size_; ++t) {
+    if (!claim(t, gen)) continue;
+    slice(t, b, e);
+    if (b < e) call(ctx, b, e, 0);
+  }
+  for (int spins = 0; running_.load() != 0; ++spins) {
     if (spins < kSpinsBeforeSleep) {
       CVM_PAUSE();
     } else {
@@ -59,10 +68,10 @@ void ThreadPool::run_slices(int64_t n, Call call, const void* ctx) {
 void ThreadPool::worker(int index) {
   uint64_t seen = 0;
   for (;;) {
-    uint64_t gen = generation_.load(std::memory_order_acquire);
+    uint64_t gen = generation_.load();
     for (int spins = 0; gen == seen && spins < kSpinsBeforeSleep; ++spins) {
       CVM_PAUSE();
-      gen = generation_.load(std::memory_order_acquire);
+      gen = generation_.load();
     }
     if (gen == seen) {
       std::unique_lock<std::mutex> lock(mutex_);
@@ -72,10 +81,15 @@ void ThreadPool::worker(int index) {
     }
     seen = gen;
     if (stop_.load()) return;
-    int64_t b, e;
-    slice(index, b, e);
-    if (b < e) call_(ctx_, b, e, index);
-    pending_.fetch_sub(1, std::memory_order_release);
+    // The job is only read once the slice is ours: the caller does not
+    // return while a claimed slice runs, and claims every slice itself.
+    running_.fetch_add(1);
+    if (claim(index, gen)) {
+      int64_t b, e;
+      slice(index, b, e);
+      if (b < e) call_(ctx_, b, e, index);
+    }
+    running_.fetch_sub(1);
   }
 }
 

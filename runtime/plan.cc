@@ -65,6 +65,7 @@ struct ChainPlan {
       if (stages[i].operand_eid != kNoEntry) c.stages[i].operand = ctx.data(stages[i].operand_eid);
       c.stages[i].write = stages[i].write_eid == kNoEntry ? nullptr : ctx.data(stages[i].write_eid);
     }
+    c.finalize();
     return c;
   }
 };
@@ -176,56 +177,120 @@ struct ConvShape {
   int64_t pixels() const { return oh * ow; }
 };
 
-// Copies plane `x` (h x w) into `phases`: the plane padded by (ph, pw) with
-// `pad` up to hp x wp, its columns split by their residue modulo `s`; phase
-// r holds padded columns r, r + s, ...; rows `row_stride` apart, phases
-// `phase_stride` apart.
-void fill_phases(const int32_t* x, int64_t h, int64_t w, int64_t ph, int64_t pw, int64_t hp,
-                 int64_t wp, int64_t s, int32_t pad, int64_t row_stride, int64_t phase_stride,
-                 int32_t* phases) {
-  for (int64_t r = 0; r < s; ++r) {
-    int32_t* phase = phases + r * phase_stride;
-    for (int64_t i = 0; i < hp; ++i) {
-      int32_t* row = phase + i * row_stride;
-      const int64_t xi = i - ph;
-      if (xi < 0 || xi >= h) {
-        std::fill_n(row, row_stride, pad);
-        continue;
-      }
-      const int32_t* src = x + xi * w;
-      if (s == 1) {
-        std::fill_n(row, pw, pad);
-        std::memcpy(row + pw, src, static_cast<size_t>(w) * sizeof(int32_t));
-        std::fill(row + pw + w, row + row_stride, pad);
-        continue;
-      }
-      int64_t j = 0;
-      for (int64_t col = r; col < wp; col += s, ++j) {
-        const int64_t xj = col - pw;
-        row[j] = (xj >= 0 && xj < w) ? src[xj] : pad;
-      }
-      std::fill(row + j, row + row_stride, pad);
-    }
-  }
-}
+// The stride-phase layout of a padded plane. The plane, padded by (ph, pw),
+// is cut into blocks by the residues of its row modulo sh and its column
+// modulo sw; block (a, b) holds padded rows a, a + sh, ... and, in each,
+// columns b, b + sw, ..., `rs` words per row. An output pixel (oh, ow) then
+// reads tap (fh, fw) at a fixed offset from position oh * rs + ow of the
+// output grid, whatever the strides and dilations: every tap is one
+// contiguous run over the grid. Grid columns ow >= OW are computed and
+// dropped. Only the blocks some tap uses are stored.
+struct PhaseGrid {
+  int64_t hp = 0, wp = 0, hr = 0, rs = 0, block_words = 0, plane_words = 0, grid = 0;
+  int64_t sh = 1, sw = 1;
+  std::vector<int> slot;       // block (a, b) -> its place, or -1
+  std::vector<int64_t> toff;   // per tap (fh, fw): offset in the plane
+  int64_t max_toff = 0;
 
-struct PhaseLayout {
-  int64_t hp = 0, wp = 0, row_stride = 0, phase_stride = 0, words = 0;
-  PhaseLayout(int64_t hp_, int64_t wp_, int64_t s, int lanes) : hp(hp_), wp(wp_) {
-    row_stride = ceil_div(wp, s) + lanes;
-    phase_stride = hp * row_stride;
-    words = s * phase_stride;
+  PhaseGrid() = default;
+  explicit PhaseGrid(const ConvShape& g) : sh(g.sh), sw(g.sw) {
+    hp = g.h + 2 * g.ph;
+    wp = g.w + 2 * g.pw;
+    hr = ceil_div(hp, sh);
+    rs = ceil_div(wp, sw);
+    block_words = hr * rs;
+    slot.assign(static_cast<size_t>(sh * sw), -1);
+    int used = 0;
+    for (int64_t fh = 0; fh < g.fh; ++fh) {
+      for (int64_t fw = 0; fw < g.fw; ++fw) {
+        const int64_t a = (fh * g.dh) % sh, b = (fw * g.dw) % sw;
+        if (slot[static_cast<size_t>(a * sw + b)] < 0) slot[static_cast<size_t>(a * sw + b)] = used++;
+      }
+    }
+    plane_words = used * block_words;
+    for (int64_t fh = 0; fh < g.fh; ++fh) {
+      for (int64_t fw = 0; fw < g.fw; ++fw) {
+        const int64_t a = (fh * g.dh) % sh, b = (fw * g.dw) % sw;
+        const int64_t off = slot[static_cast<size_t>(a * sw + b)] * block_words +
+                            (fh * g.dh) / sh * rs + (fw * g.dw) / sw;
+        toff.push_back(off);
+        max_toff = std::max(max_toff, off);
+      }
+    }
+    grid = g.oh * rs;
+  }
+
+  // Fills one plane: `row(i, dst)` writes padded row i (wp values) to dst.
+  // `tmp`: wp values of scratch.
+  template <typename T, typename Row>
+  void fill(T* out, T pad, T* tmp, const Row& row) const {
+    for (int64_t a = 0; a < sh; ++a) {
+      bool any = false;
+      for (int64_t b = 0; b < sw; ++b) any = any || slot[static_cast<size_t>(a * sw + b)] >= 0;
+      if (!any) continue;
+      for (int64_t r = 0; r < hr; ++r) {
+        const int64_t i = r * sh + a;
+        if (sw == 1) {
+          T* dst = out + slot[static_cast<size_t>(a)] * block_words + r * rs;
+          if (i < hp) {
+            row(i, dst);
+          } else {
+            std::fill_n(dst, rs, pad);
+          }
+          continue;
+        }
+        if (i < hp) row(i, tmp);
+        for (int64_t b = 0; b < sw; ++b) {
+          const int sl = slot[static_cast<size_t>(a * sw + b)];
+          if (sl < 0) continue;
+          T* dst = out + sl * block_words + r * rs;
+          if (i >= hp) {
+            std::fill_n(dst, rs, pad);
+            continue;
+          }
+          int64_t c = 0;
+          for (int64_t col = b; col < wp; col += sw) dst[c++] = tmp[col];
+          std::fill(dst + c, dst + rs, pad);
+        }
+      }
+    }
   }
 };
 
+// Segments of grid positions [p0, p0 + np) that are output pixels.
+int grid_segments(const PhaseGrid& pg, int64_t ow, int64_t p0, int64_t np,
+                  kernels::Segment* out) {
+  int count = 0;
+  int64_t p = p0;
+  const int64_t end = p0 + np;
+  while (p < end) {
+    const int64_t oh = p / pg.rs, col = p % pg.rs;
+    if (col >= ow) {
+      p += pg.rs - col;
+      continue;
+    }
+    const int64_t len = std::min(end - p, ow - col);
+    const int64_t pix = oh * ow + col;
+    if (count > 0 && out[count - 1].out + out[count - 1].len == pix &&
+        out[count - 1].offset + out[count - 1].len == p - p0) {
+      out[count - 1].len += static_cast<int32_t>(len);
+    } else {
+      out[count++] = {static_cast<int32_t>(p - p0), static_cast<int32_t>(len), pix};
+    }
+    p += len;
+  }
+  return count;
+}
+
 // ---------------------------------------------------------------------------
-// conv2d with groups == 1 as an int8 matrix product.
+// conv2d with groups == 1 as an int8 matrix product ("implicit GEMM").
 //
-// The data is packed once per inference into words of `group` channels
-// ("xq": [n][channel group][padded row][padded column]); for each block of
-// nr * lanes output pixels, the rows of the im2col matrix (channel group,
-// filter row, filter column) are gathered from xq in chunks of kc rows and
-// multiplied with the pre-packed weights ([oc block][k][mr] words).
+// The data is packed once per inference into words of `group` channels in
+// the phase layout ([n][channel group][block][row][column]); row k = (channel
+// group, fh, fw) of the im2col matrix is then the run starting at koff[k]
+// from a grid position, read in place. Each tile of nr * lanes grid positions
+// is multiplied with the pre-packed weights ([oc block][k][mr] words) in
+// chunks of kc rows, and the epilogue runs the chain on the output pixels.
 
 class ConvGemmStep : public FusedStep {
  public:
@@ -233,21 +298,21 @@ class ConvGemmStep : public FusedStep {
                int64_t x_eid, int64_t bias_eid, const std::vector<int32_t>& weight,
                ChainPlan chain)
       : FusedStep(std::move(chain)), nodes_(std::move(nodes)), t_(t), g_(g), x_(x_eid),
-        bias_(bias_eid) {
+        bias_(bias_eid), pg_(g) {
     const int64_t group = t->group;
     cg_ = ceil_div(g.c, group);
     taps_ = g.fh * g.fw;
     k_ = cg_ * taps_;
-    direct_ = g.fh == 1 && g.fw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
-    hp_ = g.h + 2 * g.ph;
-    wp_ = g.w + 2 * g.pw;
     nb_ = static_cast<int64_t>(t->nr) * t->lanes;
-    blocks_ = ceil_div(g.pixels(), nb_);
+    tiles_ = ceil_div(pg_.grid, nb_);
     ob_ = ceil_div(g.o, t->mr);
-    // Chunks of the reduction: an im2col chunk of about 32 KiB.
+    // Chunks of the reduction: B rows of a chunk about 32 KiB.
     const int64_t kc_max = std::max<int64_t>(16, (int64_t(32) << 10) / (nb_ * 4));
     const int64_t chunks = ceil_div(k_, kc_max);
     kc_ = ceil_div(k_, chunks);
+    for (int64_t cg = 0; cg < cg_; ++cg) {
+      for (int64_t tap = 0; tap < taps_; ++tap) koff_.push_back(cg * pg_.plane_words + pg_.toff[tap]);
+    }
 
     // Weights: A[ob][k][m] = word of channels (cg*group ..) at tap (fh, fw)
     // of filter ob*mr + m; zero beyond the filters. The reference reads the
@@ -273,11 +338,10 @@ class ConvGemmStep : public FusedStep {
   }
 
   size_t shared_words() const override {
-    return static_cast<size_t>(g_.n * cg_ * plane_words() + nb_);
+    return static_cast<size_t>(xq_words() + tiles_ * nb_ + g_.o);
   }
   size_t thread_words() const override {
-    const int64_t im2col = direct_ ? 0 : kc_ * nb_;
-    return static_cast<size_t>(im2col + ob_ * t_->mr * nb_);
+    return static_cast<size_t>(std::max(ob_ * t_->mr * nb_, pg_.wp) + t_->mr);
   }
   const char* kind() const override { return "conv_gemm"; }
   std::vector<uint32_t> nodes() const override { return nodes_; }
@@ -285,42 +349,48 @@ class ConvGemmStep : public FusedStep {
   void run(ExecContext& ctx) const override {
     const kernels::Chain chain = chain_.bind(ctx);
     const int32_t* x = ctx.data(x_);
-    const int32_t* bias = bias_ == kNoEntry ? nullptr : ctx.data(bias_);
     uint32_t* xq = ctx.shared;
-    const double macs = static_cast<double>(g_.n) * g_.o * g_.pixels() * k_ * t_->group;
+    int32_t* bias = reinterpret_cast<int32_t*>(xq + xq_words() + tiles_ * nb_);
+    if (bias_ != kNoEntry) {
+      std::memcpy(bias, ctx.data(bias_), static_cast<size_t>(g_.o) * sizeof(int32_t));
+    } else {
+      std::fill_n(bias, g_.o, 0);
+    }
+    const double macs = static_cast<double>(g_.n) * g_.o * pg_.grid * k_ * t_->group;
     const int threads = threads_for(ctx, macs / 16);
 
-    // 1. Pack the data.
+    // 1. Pack the data (then the slack the last tiles read past the end).
     const int64_t planes = g_.n * cg_;
-    parallel(ctx, planes, threads, [&](int64_t b, int64_t e, int) {
-      for (int64_t i = b; i < e; ++i) pack_plane(x, i / cg_, i % cg_, xq + i * plane_words());
+    parallel(ctx, planes, threads, [&](int64_t b, int64_t e, int thread) {
+      uint32_t* tmp = ctx.scratch[thread];
+      for (int64_t i = b; i < e; ++i) pack_plane(x, i / cg_, i % cg_, xq + i * pg_.plane_words, tmp);
     });
-    std::fill_n(xq + planes * plane_words(), nb_, t_->pad_word);
+    std::fill_n(xq + xq_words(), tiles_ * nb_, t_->pad_word);
 
-    // 2. Products, by units of (image, pixel block, run of oc blocks),
-    // split between threads by their cost.
+    // 2. Products, by units of (image, tile, run of oc blocks), split
+    // between threads by their cost.
     const int64_t segments =
-        threads > 1 ? std::min(ob_, ceil_div(int64_t(4) * threads, g_.n * blocks_)) : 1;
-    const int64_t units = g_.n * blocks_ * segments;
+        threads > 1 ? std::min(ob_, ceil_div(int64_t(4) * threads, g_.n * tiles_)) : 1;
+    const int64_t units = g_.n * tiles_ * segments;
     auto unit_cost = [&](int64_t u) {
-      const int64_t block = (u / segments) % blocks_;
+      const int64_t tile = (u / segments) % tiles_;
       const int64_t s = u % segments;
       const int64_t obs = (ob_ * (s + 1)) / segments - (ob_ * s) / segments;
-      const int64_t np = std::min(nb_, g_.pixels() - block * nb_);
+      const int64_t np = std::min(nb_, pg_.grid - tile * nb_);
       return obs * (ceil_div(np, t_->lanes) + 1);  // +1: the per-tile overheads
     };
     int64_t total = 0;
     for (int64_t u = 0; u < units; ++u) total += unit_cost(u);
     parallel(ctx, threads, threads, [&](int64_t tb, int64_t te, int thread) {
       for (int64_t tt = tb; tt < te; ++tt) {
-        // Units whose cost prefix starts in this thread's share.
+        // The units whose cost prefix starts in this thread's share.
         const int64_t lo = total * tt / threads, hi = total * (tt + 1) / threads;
         int64_t prefix = 0;
         for (int64_t u = 0; u < units; ++u) {
           const int64_t c = unit_cost(u);
           if (prefix >= lo && prefix < hi) {
             const int64_t s = u % segments;
-            run_unit(chain, xq, bias, u / segments / blocks_, (u / segments) % blocks_,
+            run_unit(chain, xq, bias, u / segments / tiles_, (u / segments) % tiles_,
                      (ob_ * s) / segments, (ob_ * (s + 1)) / segments, ctx.scratch[thread]);
           }
           prefix += c;
@@ -330,90 +400,57 @@ class ConvGemmStep : public FusedStep {
   }
 
  private:
-  int64_t plane_words() const { return direct_ ? g_.h * g_.w : hp_ * wp_; }
+  int64_t xq_words() const { return g_.n * cg_ * pg_.plane_words; }
 
-  void pack_plane(const int32_t* x, int64_t n, int64_t cg, uint32_t* dst) const {
+  void pack_plane(const int32_t* x, int64_t n, int64_t cg, uint32_t* dst, uint32_t* tmp) const {
     const int64_t group = t_->group;
     const int channels = static_cast<int>(std::min<int64_t>(group, g_.c - cg * group));
     const int64_t plane = g_.h * g_.w;
     const int32_t* src = x + (n * g_.c + cg * group) * plane;
-    if (direct_) {
-      t_->pack_words(src, plane, channels, plane, dst);
+    const uint32_t pad = t_->pad_word;
+    if (g_.ph == 0 && g_.pw == 0 && g_.sh == 1 && g_.sw == 1 && pg_.plane_words == plane) {
+      t_->pack_words(src, plane, channels, plane, dst);  // one run
       return;
     }
-    for (int64_t i = 0; i < hp_; ++i) {
-      uint32_t* row = dst + i * wp_;
+    pg_.fill<uint32_t>(dst, pad, tmp, [&](int64_t i, uint32_t* row) {
       const int64_t xi = i - g_.ph;
       if (xi < 0 || xi >= g_.h) {
-        std::fill_n(row, wp_, t_->pad_word);
-        continue;
+        std::fill_n(row, pg_.wp, pad);
+        return;
       }
-      std::fill_n(row, g_.pw, t_->pad_word);
+      std::fill_n(row, g_.pw, pad);
       t_->pack_words(src + xi * g_.w, plane, channels, g_.w, row + g_.pw);
-      std::fill_n(row + g_.pw + g_.w, g_.pw, t_->pad_word);
-    }
-  }
-
-  // Rows [k0, k0 + kc) of the im2col matrix for pixels [p0, p0 + np) of
-  // image n, `ld` words per row (columns beyond np hold the pad word).
-  void im2col(const uint32_t* xq, int64_t n, int64_t p0, int64_t np, int64_t k0, int64_t kc,
-              uint32_t* out, int64_t ld) const {
-    for (int64_t k = k0; k < k0 + kc; ++k) {
-      const int64_t cg = k / taps_, tap = k % taps_;
-      const int64_t fh = tap / g_.fw, fw = tap % g_.fw;
-      const uint32_t* plane = xq + (n * cg_ + cg) * plane_words();
-      uint32_t* dst = out + (k - k0) * ld;
-      int64_t oh = p0 / g_.ow, ow = p0 % g_.ow;
-      for (int64_t j = 0; j < np;) {
-        const int64_t run = std::min(np - j, g_.ow - ow);
-        const uint32_t* src = plane + (oh * g_.sh + fh * g_.dh) * wp_ + ow * g_.sw + fw * g_.dw;
-        if (g_.sw == 1) {
-          std::memcpy(dst + j, src, static_cast<size_t>(run) * sizeof(uint32_t));
-        } else {
-          for (int64_t q = 0; q < run; ++q) dst[j + q] = src[q * g_.sw];
-        }
-        j += run;
-        ow = 0;
-        ++oh;
-      }
-      std::fill(dst + np, dst + ld, t_->pad_word);
-    }
+      std::fill_n(row + g_.pw + g_.w, pg_.wp - g_.pw - g_.w, pad);
+    });
   }
 
   void run_unit(const kernels::Chain& chain, const uint32_t* xq, const int32_t* bias, int64_t n,
-                int64_t block, int64_t ob0, int64_t ob1, uint32_t* scratch) const {
-    const int64_t p0 = block * nb_;
-    const int64_t np = std::min(nb_, g_.pixels() - p0);
+                int64_t tile, int64_t ob0, int64_t ob1, uint32_t* scratch) const {
+    const int64_t p0 = tile * nb_;
+    const int64_t np = std::min(nb_, pg_.grid - p0);
     const int nvec = static_cast<int>(ceil_div(np, t_->lanes));
     const int64_t mr = t_->mr;
-    uint32_t* bbuf = scratch;
-    int32_t* ctile = reinterpret_cast<int32_t*>(scratch + (direct_ ? 0 : kc_ * nb_));
+    int32_t* ctile = reinterpret_cast<int32_t*>(scratch);
+    int32_t* add = ctile + ob_ * mr * nb_;
+    kernels::Segment segs[64];
+    const int nsegs = grid_segments(pg_, g_.ow, p0, np, segs);
+    const uint32_t* b = xq + n * cg_ * pg_.plane_words + p0;
     const int64_t pixels = g_.pixels();
     for (int64_t k0 = 0; k0 < k_; k0 += kc_) {
       const int64_t kc = std::min(kc_, k_ - k0);
-      const uint32_t* b;
-      int64_t ldb;
-      if (direct_) {
-        b = xq + (n * cg_ + k0) * pixels + p0;
-        ldb = pixels;
-      } else {
-        im2col(xq, n, p0, np, k0, kc, bbuf, nvec * t_->lanes);
-        b = bbuf;
-        ldb = nvec * t_->lanes;
-      }
       const bool last = k0 + kc >= k_;
       for (int64_t ob = ob0; ob < ob1; ++ob) {
         int32_t* c = ctile + (ob - ob0) * mr * nb_;
-        t_->gemm(a_.data() + (ob * k_ + k0) * mr, b, ldb, kc, c, nb_, nvec, k0 > 0);
-        if (!last) continue;
-        for (int64_t m = 0; m < mr; ++m) {
-          const int64_t oc = ob * mr + m;
-          if (oc >= g_.o) break;
-          const uint32_t add = (bias ? static_cast<uint32_t>(bias[oc]) : 0u) -
-                               static_cast<uint32_t>(comp_[oc]);
-          t_->chain(chain, c + m * nb_, np, (n * g_.o + oc) * pixels + p0, n, oc,
-                    static_cast<int32_t>(add));
+        t_->gemm(a_.data() + (ob * k_ + k0) * mr, b, koff_.data() + k0, kc, c, nb_, nvec, k0 > 0);
+        if (!last || nsegs == 0) continue;
+        const int64_t oc0 = ob * mr;
+        const int rows = static_cast<int>(std::min(mr, g_.o - oc0));
+        for (int m = 0; m < rows; ++m) {
+          add[m] = static_cast<int32_t>(static_cast<uint32_t>(bias[oc0 + m]) -
+                                        static_cast<uint32_t>(comp_[oc0 + m]));
         }
+        t_->epilogue(chain, c, nb_, rows, segs, nsegs, (n * g_.o + oc0) * pixels, pixels, n, oc0,
+                     add);
       }
     }
   }
@@ -422,26 +459,29 @@ class ConvGemmStep : public FusedStep {
   const kernels::Table* t_;
   ConvShape g_;
   int64_t x_, bias_;
-  int64_t cg_ = 0, taps_ = 0, k_ = 0, hp_ = 0, wp_ = 0, nb_ = 0, blocks_ = 0, ob_ = 0, kc_ = 0;
-  bool direct_ = false;
+  PhaseGrid pg_;
+  int64_t cg_ = 0, taps_ = 0, k_ = 0, nb_ = 0, tiles_ = 0, ob_ = 0, kc_ = 0;
+  std::vector<int64_t> koff_;
   std::vector<uint32_t> a_;
   std::vector<int32_t> comp_;
 };
 
 // ---------------------------------------------------------------------------
 // Depthwise conv2d (groups == channels == filters, one input channel per
-// filter): int32 products, as the reference's grouped kernel.
+// filter): int32 products, as the reference's grouped kernel, over the
+// phase layout of each plane.
 
 class DepthwiseStep : public FusedStep {
  public:
   DepthwiseStep(std::vector<uint32_t> nodes, const kernels::Table* t, const ConvShape& g,
                 int64_t x_eid, int64_t w_eid, int64_t bias_eid, ChainPlan chain)
       : FusedStep(std::move(chain)), nodes_(std::move(nodes)), t_(t), g_(g), x_(x_eid),
-        w_(w_eid), bias_(bias_eid),
-        layout_(g.h + 2 * g.ph, g.w + 2 * g.pw, g.sw, t->lanes) {}
+        w_(w_eid), bias_(bias_eid), pg_(g) {}
 
   size_t thread_words() const override {
-    return static_cast<size_t>(layout_.words + g_.pixels());
+    // Plane, slack the last vectors read, grid output, row scratch, pixels.
+    return static_cast<size_t>(pg_.plane_words + pg_.grid + 2 * t_->lanes + pg_.grid + pg_.wp +
+                               g_.pixels() + t_->lanes);
   }
   const char* kind() const override { return "depthwise"; }
   std::vector<uint32_t> nodes() const override { return nodes_; }
@@ -452,17 +492,37 @@ class DepthwiseStep : public FusedStep {
     const int32_t* w = ctx.data(w_);
     const int32_t* bias = bias_ == kNoEntry ? nullptr : ctx.data(bias_);
     const int64_t taps = g_.fh * g_.fw;
-    const double work = static_cast<double>(g_.n) * g_.c * g_.pixels() * (taps + 4);
+    const double work = static_cast<double>(g_.n) * g_.c * pg_.grid * (taps + 4);
     parallel(ctx, g_.n * g_.c, threads_for(ctx, work), [&](int64_t b, int64_t e, int thread) {
-      int32_t* phases = reinterpret_cast<int32_t*>(ctx.scratch[thread]);
-      int32_t* out = phases + layout_.words;
+      int32_t* plane = reinterpret_cast<int32_t*>(ctx.scratch[thread]);
+      int32_t* grid = plane + pg_.plane_words + pg_.grid + 2 * t_->lanes;
+      int32_t* tmp = grid + pg_.grid;
+      int32_t* out = tmp + pg_.wp;
+      // The slack past the plane, read by the last grid columns.
+      std::fill_n(plane + pg_.plane_words, pg_.grid + 2 * t_->lanes, 0);
       for (int64_t i = b; i < e; ++i) {
         const int64_t n = i / g_.c, c = i % g_.c;
-        fill_phases(x + i * g_.h * g_.w, g_.h, g_.w, g_.ph, g_.pw, layout_.hp, layout_.wp, g_.sw,
-                    0, layout_.row_stride, layout_.phase_stride, phases);
-        t_->depthwise(phases, layout_.phase_stride, layout_.row_stride, w + c * taps, g_.fh,
-                      g_.fw, g_.sh, g_.sw, g_.dh, g_.dw, g_.oh, g_.ow, out);
-        t_->chain(chain, out, g_.pixels(), i * g_.pixels(), n, c, bias ? bias[c] : 0);
+        const int32_t* src = x + i * g_.h * g_.w;
+        pg_.fill<int32_t>(plane, 0, tmp, [&](int64_t r, int32_t* row) {
+          const int64_t xi = r - g_.ph;
+          if (xi < 0 || xi >= g_.h) {
+            std::fill_n(row, pg_.wp, 0);
+            return;
+          }
+          std::fill_n(row, g_.pw, 0);
+          std::memcpy(row + g_.pw, src + xi * g_.w, static_cast<size_t>(g_.w) * sizeof(int32_t));
+          std::fill_n(row + g_.pw + g_.w, pg_.wp - g_.pw - g_.w, 0);
+        });
+        t_->depthwise(plane, pg_.toff.data(), w + c * taps, static_cast<int>(taps), pg_.grid,
+                      grid);
+        const int32_t* res = grid;
+        if (pg_.rs != g_.ow) {
+          for (int64_t r = 0; r < g_.oh; ++r) {
+            std::memcpy(out + r * g_.ow, grid + r * pg_.rs, static_cast<size_t>(g_.ow) * 4);
+          }
+          res = out;
+        }
+        t_->chain(chain, res, g_.pixels(), i * g_.pixels(), n, c, bias ? bias[c] : 0);
       }
     });
   }
@@ -472,7 +532,7 @@ class DepthwiseStep : public FusedStep {
   const kernels::Table* t_;
   ConvShape g_;
   int64_t x_, w_, bias_;
-  PhaseLayout layout_;
+  PhaseGrid pg_;
 };
 
 // ---------------------------------------------------------------------------
@@ -549,11 +609,11 @@ class MaxPoolStep : public Step {
  public:
   MaxPoolStep(uint32_t nid, const kernels::Table* t, const ConvShape& g, int64_t x_eid,
               int64_t y_eid)
-      : nid_(nid), t_(t), g_(g), x_(x_eid), y_(y_eid),
-        layout_(std::max(g.ph + g.h, (g.oh - 1) * g.sh + g.fh),
-                std::max(g.pw + g.w, (g.ow - 1) * g.sw + g.fw), g.sw, t->lanes) {}
+      : nid_(nid), t_(t), g_(g), x_(x_eid), y_(y_eid) {}
 
-  size_t thread_words() const override { return static_cast<size_t>(layout_.words); }
+  size_t thread_words() const override {
+    return static_cast<size_t>(kernels::max_pool_scratch(g_.w, g_.fw, g_.sw, g_.ow, t_->lanes));
+  }
   const char* kind() const override { return "max_pool"; }
   std::vector<uint32_t> nodes() const override { return {nid_}; }
 
@@ -562,13 +622,10 @@ class MaxPoolStep : public Step {
     int32_t* y = ctx.data(y_);
     const double work = static_cast<double>(g_.n) * g_.c * (g_.h * g_.w + g_.pixels() * 4);
     parallel(ctx, g_.n * g_.c, threads_for(ctx, work), [&](int64_t b, int64_t e, int thread) {
-      int32_t* phases = reinterpret_cast<int32_t*>(ctx.scratch[thread]);
+      int32_t* scratch = reinterpret_cast<int32_t*>(ctx.scratch[thread]);
       for (int64_t i = b; i < e; ++i) {
-        fill_phases(x + i * g_.h * g_.w, g_.h, g_.w, g_.ph, g_.pw, layout_.hp, layout_.wp, g_.sw,
-                    std::numeric_limits<int32_t>::min(), layout_.row_stride,
-                    layout_.phase_stride, phases);
-        t_->max_pool(phases, layout_.phase_stride, layout_.row_stride, g_.fh, g_.fw, g_.sh,
-                     g_.sw, g_.oh, g_.ow, y + i * g_.pixels());
+        t_->max_pool(x + i * g_.h * g_.w, g_.h, g_.w, g_.fh, g_.fw, g_.sh, g_.sw, g_.ph, g_.pw,
+                     g_.oh, g_.ow, y + i * g_.pixels(), scratch);
       }
     });
   }
@@ -578,7 +635,6 @@ class MaxPoolStep : public Step {
   const kernels::Table* t_;
   ConvShape g_;
   int64_t x_, y_;
-  PhaseLayout layout_;
 };
 
 // ---------------------------------------------------------------------------
@@ -861,6 +917,10 @@ class Planner {
     acc->push_back({out, Access::kWriteWhole, 0});
     std::vector<uint32_t> nodes{nid};
     *used = 1;
+    // The matrix-product kernel packs the data and copies the bias before it
+    // writes anything (and nothing writes a pre-packed weight): the nodes
+    // after the convolution may write where its inputs were.
+    if (!depthwise) readonly.clear();
     extend_chain(i + 1, out, true, &readonly, &written, &chain, &nodes, acc, used);
     const int64_t x = eid(node.inputs[0]);
     if (depthwise) {
@@ -916,7 +976,12 @@ class Planner {
     g.ph = k.padding[0]; g.pw = k.padding[1];
     g.oh = ys[2]; g.ow = ys[3];
     if (ys[0] != g.n || ys[1] != g.c) return nullptr;
-    if ((g.h + 2 * g.ph) * (g.w + 2 * g.pw) > (int64_t(1) << 26) || g.sw > 64) return nullptr;
+    if (g.w + g.fw > (int64_t(1) << 24) || g.sw > 64) return nullptr;
+    // Every window must see part of the plane (the kernel reads its rows).
+    if (g.ph >= g.fh || g.pw >= g.fw || (g.oh - 1) * g.sh - g.ph >= g.h ||
+        (g.ow - 1) * g.sw - g.pw >= g.w || g.ph < 0 || g.pw < 0) {
+      return nullptr;
+    }
     acc->push_back({x, Access::kRead, -1});
     acc->push_back({out, Access::kWriteWhole, -1});
     *used = 1;
