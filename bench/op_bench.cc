@@ -63,7 +63,7 @@ void run_conv(benchmark::State& state, const ConvCase& cc) {
   for (auto _ : state) {
     auto steps = model->profile(input);
     double seconds = 0;
-    for (const auto& s : steps) seconds += s.second;
+    for (const auto& s : steps) seconds += s.seconds;
     state.SetIterationTime(seconds);
   }
   const int64_t oh = (cc.hw + 2 * cc.pad - cc.k) / cc.stride + 1;

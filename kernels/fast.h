@@ -110,6 +110,15 @@ struct Table {
   void (*chain)(const Chain& chain, const int32_t* src, int64_t len, int64_t flat, int64_t n,
                 int64_t c, int32_t add);
 
+  // gemm (kc rows, from zero) then the chain's pattern on the accumulators:
+  // row m (< rows) is stored at dst + m * plane, its first np values, after
+  // adding add[m]; the residual operand is read at the same offsets from
+  // chain.operand + (dst - chain.final_write). Returns false, doing
+  // nothing, for a generic chain.
+  bool (*gemm_fused)(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc,
+                     const Chain& chain, int64_t flat, int64_t plane, int64_t np, int rows,
+                     const int32_t* add);
+
   // The chain over `rows` rows of a product tile (rows `ldc` apart): row m
   // is output channel c0 + m of image n, its flat index flat0 + m * plane
   // (+ the segment's output pixel), its added value add[m].

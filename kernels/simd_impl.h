@@ -428,6 +428,96 @@ void gemm(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc,
   }
 }
 
+// The epilogue patterns on one vector (cnt valid lanes at `i` of the row).
+template <Pattern P>
+inline VecI pattern_value(const Chain& ch, VecI x, const int32_t* op, int64_t cnt) {
+  const VecI one(1);
+  if (P == Pattern::kStore) return x;
+  if (P == Pattern::kClamp) return clampv(x, VecI(ch.lo1), VecI(ch.hi1));
+  VecI v = clampv(((x >> (ch.s1 - 1)) + one) >> 1, VecI(ch.lo1), VecI(ch.hi1));
+  if (P == Pattern::kShiftClamp) return v;
+  v = v + (cnt == kLanes ? VecI::load_unaligned(op) : load_n(op, cnt));
+  return clampv(((v >> (ch.s2 - 1)) + one) >> 1, VecI(ch.lo2), VecI(ch.hi2));
+}
+
+template <int NV, Pattern P>
+void gemm_fused_tile(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc,
+                     const Chain& ch, int64_t flat, int64_t plane, int64_t np, int rows,
+                     const int32_t* add) {
+#if defined(__AVX512F__)
+  using Reg = __m512i;
+#else
+  using Reg = __m256i;
+#endif
+  Reg acc[kMr][NV];
+#pragma GCC unroll 8
+  for (int m = 0; m < kMr; ++m) {
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[m][v] = VecI(0);
+  }
+  for (int64_t k = 0; k < kc; ++k) {
+    Reg bv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) bv[v] = VecI::load_unaligned(reinterpret_cast<const int32_t*>(b + koff[k]) + v * kLanes);
+    const int32_t* ak = reinterpret_cast<const int32_t*>(a + k * kMr);
+#pragma GCC unroll 8
+    for (int m = 0; m < kMr; ++m) {
+#if defined(__AVX512F__)
+      const __m512i av = _mm512_set1_epi32(ak[m]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[m][v] = _mm512_dpbusd_epi32(acc[m][v], bv[v], av);
+#else
+      const __m256i av = _mm256_set1_epi32(ak[m]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[m][v] = _mm256_add_epi32(acc[m][v], _mm256_madd_epi16(bv[v], av));
+#endif
+    }
+  }
+  int32_t* dst = ch.final_write + flat;
+  const int32_t* op = ch.operand ? ch.operand + flat : nullptr;
+#pragma GCC unroll 8
+  for (int m = 0; m < kMr; ++m) {
+    if (m >= rows) break;
+    const VecI am(add[m]);
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      const int64_t at = m * plane + v * kLanes;
+      const int64_t cnt = np - v * kLanes < kLanes ? np - v * kLanes : kLanes;
+      if (cnt <= 0) break;
+      const VecI y = pattern_value<P>(ch, VecI(acc[m][v]) + am, op ? op + at : nullptr, cnt);
+      if (cnt == kLanes) {
+        y.store_unaligned(dst + at);
+      } else {
+        store_n(dst + at, y, cnt);
+      }
+    }
+  }
+}
+
+template <Pattern P>
+void gemm_fused_p(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc,
+                  const Chain& ch, int64_t flat, int64_t plane, int64_t np, int rows,
+                  const int32_t* add) {
+  const int64_t nvec = (np + kLanes - 1) / kLanes;
+  switch (nvec) {
+    case 1: gemm_fused_tile<1, P>(a, b, koff, kc, ch, flat, plane, np, rows, add); break;
+    case 2: gemm_fused_tile<2, P>(a, b, koff, kc, ch, flat, plane, np, rows, add); break;
+    default: gemm_fused_tile<3, P>(a, b, koff, kc, ch, flat, plane, np, rows, add); break;
+  }
+}
+
+bool gemm_fused(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc,
+                const Chain& ch, int64_t flat, int64_t plane, int64_t np, int rows,
+                const int32_t* add) {
+  switch (ch.pattern) {
+    case Pattern::kStore: gemm_fused_p<Pattern::kStore>(a, b, koff, kc, ch, flat, plane, np, rows, add); return true;
+    case Pattern::kClamp: gemm_fused_p<Pattern::kClamp>(a, b, koff, kc, ch, flat, plane, np, rows, add); return true;
+    case Pattern::kShiftClamp: gemm_fused_p<Pattern::kShiftClamp>(a, b, koff, kc, ch, flat, plane, np, rows, add); return true;
+    case Pattern::kResidual: gemm_fused_p<Pattern::kResidual>(a, b, koff, kc, ch, flat, plane, np, rows, add); return true;
+    default: return false;
+  }
+}
+
 // y[u] = sum_k x[k] * w[u][k]: weights int8 in blocks of kLanes units,
 // [block][k][lane]; four partial sums per block (wrapping adds commute).
 void dense(const int32_t* x, const int8_t* w, int64_t k, int64_t units, int32_t* y) {
@@ -474,6 +564,7 @@ Table make_table() {
   t.gemm = gemm;
   t.chain = run_chain;
   t.epilogue = epilogue;
+  t.gemm_fused = gemm_fused;
   t.depthwise = depthwise;
   t.max_pool = max_pool;
   t.split_phases = split_phases;

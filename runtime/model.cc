@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 #include <chrono>
+#include <ctime>
 
 #include "graph/error.h"
 #include "graph/graph.h"
@@ -95,7 +96,9 @@ struct Model::Impl {
   void bind_params(const std::string& blob);
   void allocate();
   void execute(const std::vector<int32_t>& input);
+  std::vector<int32_t> input_values;  // infer()'s decoded input
   std::vector<double>* step_seconds = nullptr;  // when set, execute() times each step
+  std::vector<double>* step_cpu = nullptr;
   void postprocess_outputs(uint8_t* out) const;
 };
 
@@ -294,9 +297,17 @@ void Model::Impl::execute(const std::vector<int32_t>& input) {
     return;
   }
   step_seconds->assign(plan->steps.size(), 0.0);
+  step_cpu->assign(plan->steps.size(), 0.0);
+  auto cpu_now = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+  };
   for (size_t i = 0; i < plan->steps.size(); ++i) {
     const auto t0 = std::chrono::steady_clock::now();
+    const double c0 = cpu_now();
     plan->steps[i]->run(ctx);
+    (*step_cpu)[i] = cpu_now() - c0;
     (*step_seconds)[i] =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
@@ -442,7 +453,9 @@ void Model::infer(const void* input, size_t input_bytes, void* output) {
   CVM_VERIFY(static_cast<int64_t>(input_bytes) == impl_->input_length)
       << "input length " << input_bytes << ", expected " << impl_->input_length;
   const uint8_t* bytes = static_cast<const uint8_t*>(input);
-  std::vector<int32_t> values(static_cast<size_t>(shape_size(impl_->input_shape)));
+  // Reused between calls (a fresh buffer of this size costs page faults).
+  std::vector<int32_t>& values = impl_->input_values;
+  values.resize(static_cast<size_t>(shape_size(impl_->input_shape)));
   for (size_t i = 0; i < values.size(); ++i) {
     if (impl_->input_bytes == 4) {
       const uint8_t* b = bytes + 4 * i;
@@ -475,26 +488,26 @@ std::vector<std::vector<int32_t>> Model::run(const std::vector<int32_t>& input) 
   return out;
 }
 
-std::vector<std::pair<std::string, double>> Model::profile(const std::vector<uint8_t>& input) {
-  std::vector<double> seconds;
+std::vector<Model::StepTime> Model::profile(const std::vector<uint8_t>& input) {
+  std::vector<double> seconds, cpu;
   std::vector<uint8_t> out(output_length());
-  {
+  auto attach = [&](bool on) {
     std::lock_guard<std::mutex> lock(impl_->mutex);
-    impl_->step_seconds = &seconds;
-  }
+    impl_->step_seconds = on ? &seconds : nullptr;
+    impl_->step_cpu = on ? &cpu : nullptr;
+  };
+  attach(true);
   try {
     infer(input.data(), input.size(), out.data());
   } catch (...) {
-    std::lock_guard<std::mutex> lock(impl_->mutex);
-    impl_->step_seconds = nullptr;
+    attach(false);
     throw;
   }
-  std::lock_guard<std::mutex> lock(impl_->mutex);
-  impl_->step_seconds = nullptr;
+  attach(false);
   std::vector<std::string> names = plan_steps();
-  std::vector<std::pair<std::string, double>> result;
+  std::vector<StepTime> result;
   for (size_t i = 0; i < seconds.size() && i < names.size(); ++i) {
-    result.emplace_back(names[i], seconds[i]);
+    result.push_back(StepTime{names[i], seconds[i], cpu[i]});
   }
   return result;
 }

@@ -367,17 +367,31 @@ class ConvGemmStep : public FusedStep {
     });
     std::fill_n(xq + xq_words(), tiles_ * nb_, t_->pad_word);
 
-    // 2. Products, by units of (image, tile, run of oc blocks), split
-    // between threads by their cost.
+    // 2. Products, by units of (image, group of tiles, run of oc blocks),
+    // split between threads by their cost. When the reduction is one chunk,
+    // a unit runs each oc block over its whole group of tiles (long runs of
+    // each output plane, the group's data staying in cache); else tile by
+    // tile, each over the unit's oc blocks.
+    const bool one_chunk = k_ <= kc_ && !getenv("CVM_AB");
+    int64_t group = 1;
+    if (one_chunk) {
+      group = std::max<int64_t>(1, (int64_t(192) << 10) / (k_ * nb_ * 4));
+      if (threads > 1) group = std::min(group, ceil_div(tiles_ * g_.n, 2 * threads));
+      group = std::max<int64_t>(1, std::min(group, tiles_));
+    }
+    const int64_t groups = ceil_div(tiles_, group);
     const int64_t segments =
-        threads > 1 ? std::min(ob_, ceil_div(int64_t(4) * threads, g_.n * tiles_)) : 1;
-    const int64_t units = g_.n * tiles_ * segments;
+        threads > 1 ? std::min(ob_, ceil_div(int64_t(4) * threads, g_.n * groups)) : 1;
+    const int64_t units = g_.n * groups * segments;
     auto unit_cost = [&](int64_t u) {
-      const int64_t tile = (u / segments) % tiles_;
+      const int64_t gi = (u / segments) % groups;
       const int64_t s = u % segments;
       const int64_t obs = (ob_ * (s + 1)) / segments - (ob_ * s) / segments;
-      const int64_t np = std::min(nb_, pg_.grid - tile * nb_);
-      return obs * (ceil_div(np, t_->lanes) + 1);  // +1: the per-tile overheads
+      int64_t vecs = 0;
+      for (int64_t tile = gi * group; tile < std::min(tiles_, (gi + 1) * group); ++tile) {
+        vecs += ceil_div(std::min(nb_, pg_.grid - tile * nb_), t_->lanes) + 1;  // +1: overheads
+      }
+      return obs * vecs;
     };
     int64_t total = 0;
     for (int64_t u = 0; u < units; ++u) total += unit_cost(u);
@@ -389,9 +403,21 @@ class ConvGemmStep : public FusedStep {
         for (int64_t u = 0; u < units; ++u) {
           const int64_t c = unit_cost(u);
           if (prefix >= lo && prefix < hi) {
-            const int64_t s = u % segments;
-            run_unit(chain, xq, bias, u / segments / tiles_, (u / segments) % tiles_,
-                     (ob_ * s) / segments, (ob_ * (s + 1)) / segments, ctx.scratch[thread]);
+            const int64_t s = u % segments, gi = (u / segments) % groups;
+            const int64_t n = u / segments / groups;
+            const int64_t t0 = gi * group, t1 = std::min(tiles_, t0 + group);
+            const int64_t ob0 = (ob_ * s) / segments, ob1 = (ob_ * (s + 1)) / segments;
+            if (one_chunk) {
+              for (int64_t ob = ob0; ob < ob1; ++ob) {
+                for (int64_t tile = t0; tile < t1; ++tile) {
+                  run_unit(chain, xq, bias, n, tile, ob, ob + 1, ctx.scratch[thread]);
+                }
+              }
+            } else {
+              for (int64_t tile = t0; tile < t1; ++tile) {
+                run_unit(chain, xq, bias, n, tile, ob0, ob1, ctx.scratch[thread]);
+              }
+            }
           }
           prefix += c;
         }
@@ -432,10 +458,24 @@ class ConvGemmStep : public FusedStep {
     const int64_t mr = t_->mr;
     int32_t* ctile = reinterpret_cast<int32_t*>(scratch);
     int32_t* add = ctile + ob_ * mr * nb_;
-    kernels::Segment segs[64];
-    const int nsegs = grid_segments(pg_, g_.ow, p0, np, segs);
     const uint32_t* b = xq + n * cg_ * pg_.plane_words + p0;
     const int64_t pixels = g_.pixels();
+    if (k_ <= kc_ && pg_.rs == g_.ow && chain.pattern != kernels::Pattern::kGeneric) {
+      // Grid positions are output pixels: the chain runs on the registers.
+      for (int64_t ob = ob0; ob < ob1; ++ob) {
+        const int64_t oc0 = ob * mr;
+        const int rows = static_cast<int>(std::min(mr, g_.o - oc0));
+        for (int m = 0; m < rows; ++m) {
+          add[m] = static_cast<int32_t>(static_cast<uint32_t>(bias[oc0 + m]) -
+                                        static_cast<uint32_t>(comp_[oc0 + m]));
+        }
+        t_->gemm_fused(a_.data() + ob * k_ * mr, b, koff_.data(), k_, chain,
+                       (n * g_.o + oc0) * pixels + p0, pixels, np, rows, add);
+      }
+      return;
+    }
+    kernels::Segment segs[64];
+    const int nsegs = grid_segments(pg_, g_.ow, p0, np, segs);
     for (int64_t k0 = 0; k0 < k_; k0 += kc_) {
       const int64_t kc = std::min(kc_, k_ - k0);
       const bool last = k0 + kc >= k_;

@@ -71,9 +71,16 @@ class Model {
   // step (its kind and the nodes it computes), for reports and tests.
   std::string plan_summary() const;
   std::vector<std::string> plan_steps() const;
-  // Runs infer() once on `input` and returns each step's wall time in
-  // seconds, with the plan_steps() line of the step.
-  std::vector<std::pair<std::string, double>> profile(const std::vector<uint8_t>& input);
+  // Runs infer() once on `input` and returns, per step, its plan_steps()
+  // line, its wall time and the CPU time of the calling thread during it
+  // (seconds; with one thread the latter ignores time the thread lost to
+  // others).
+  struct StepTime {
+    std::string step;
+    double seconds = 0;
+    double cpu_seconds = 0;
+  };
+  std::vector<StepTime> profile(const std::vector<uint8_t>& input);
 
   // Operator counts by name, for reports.
   std::vector<std::pair<std::string, int>> operator_counts() const;

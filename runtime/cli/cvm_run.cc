@@ -241,25 +241,31 @@ int run(const Options& o) {
   std::vector<uint8_t> input = load_input(o.input, *model);
   std::vector<uint8_t> output = model->infer(input);
   if (o.profile) {
-    // The slowest steps, each at its fastest over max(--repeat, 1) runs.
+    // The slowest steps, each at its fastest over max(--repeat, 1) runs:
+    // wall time, and the CPU time of the calling thread.
     auto steps = model->profile(input);
     for (int r = 1; r < o.repeat; ++r) {
       auto again = model->profile(input);
       for (size_t i = 0; i < steps.size() && i < again.size(); ++i) {
-        steps[i].second = std::min(steps[i].second, again[i].second);
+        steps[i].seconds = std::min(steps[i].seconds, again[i].seconds);
+        steps[i].cpu_seconds = std::min(steps[i].cpu_seconds, again[i].cpu_seconds);
       }
     }
-    double total = 0;
-    for (const auto& s : steps) total += s.second;
+    double total = 0, total_cpu = 0;
+    for (const auto& s : steps) {
+      total += s.seconds;
+      total_cpu += s.cpu_seconds;
+    }
     std::vector<size_t> order(steps.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
     std::stable_sort(order.begin(), order.end(),
-                     [&](size_t a, size_t b) { return steps[a].second > steps[b].second; });
-    std::printf("plan: %s, %d threads; %.3f ms in steps\n", model->plan_summary().c_str(),
-                model->threads(), total * 1e3);
+                     [&](size_t a, size_t b) { return steps[a].seconds > steps[b].seconds; });
+    std::printf("plan: %s, %d threads; %.3f ms in steps (caller CPU %.3f ms)\n",
+                model->plan_summary().c_str(), model->threads(), total * 1e3, total_cpu * 1e3);
+    std::printf("  wall ms    cpu ms  step\n");
     for (size_t i = 0; i < order.size() && i < 25; ++i) {
-      std::printf("%9.3f ms  %5.1f%%  %s\n", steps[order[i]].second * 1e3,
-                  100 * steps[order[i]].second / total, steps[order[i]].first.c_str());
+      std::printf("%9.3f %9.3f  %s\n", steps[order[i]].seconds * 1e3,
+                  steps[order[i]].cpu_seconds * 1e3, steps[order[i]].step.c_str());
     }
   }
   if (o.repeat > 0) {
