@@ -97,8 +97,6 @@ struct Table {
   // int8 first); `channels` <= group of them exist, the rest are zero.
   void (*pack_words)(const int32_t* x, int64_t channel_stride, int channels, int64_t count,
                      uint32_t* out);
-  // Word of up to `group` int8 weights w[0], w[stride], ...
-  uint32_t (*weight_word)(const int32_t* w, int64_t stride, int channels);
 
   // C[mr][nvec * lanes] (+)= A[k][mr] . B[k][nvec * lanes] over k < kc,
   // where row k of B starts at b + koff[k] and C rows are `ldc` int32 apart.

@@ -293,12 +293,6 @@ void pack_words(const int32_t* x, int64_t cs, int channels, int64_t count, uint3
   }
 }
 
-uint32_t weight_word(const int32_t* w, int64_t stride, int channels) {
-  uint32_t word = 0;
-  for (int j = 0; j < channels; ++j) word |= (static_cast<uint32_t>(w[j * stride]) & 0xFFu) << (8 * j);
-  return word;
-}
-
 template <int NV>
 void gemm_tile(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc, int32_t* c,
                int64_t ldc, bool accumulate) {
@@ -364,15 +358,6 @@ void pack_words(const int32_t* x, int64_t cs, int channels, int64_t count, uint3
     }
     out[p] = word;
   }
-}
-
-uint32_t weight_word(const int32_t* w, int64_t stride, int channels) {
-  uint32_t word = 0;
-  for (int j = 0; j < channels; ++j) {
-    const int16_t v = static_cast<int8_t>(w[j * stride]);
-    word |= static_cast<uint32_t>(static_cast<uint16_t>(v)) << (16 * j);
-  }
-  return word;
 }
 
 template <int NV>
@@ -560,7 +545,6 @@ Table make_table() {
   t.nr = kNr;
   t.pad_word = kPadWord;
   t.pack_words = pack_words;
-  t.weight_word = weight_word;
   t.gemm = gemm;
   t.chain = run_chain;
   t.epilogue = epilogue;

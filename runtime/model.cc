@@ -13,6 +13,7 @@
 
 #include "graph/error.h"
 #include "graph/graph.h"
+#include "graph/memory.h"
 #include "graph/params.h"
 #include "kernels/isa.h"
 #include "kernels/thread_pool.h"
@@ -72,7 +73,16 @@ struct Model::Impl {
   // Parameter values, bound to their variable nodes at load; written into
   // storage once, when the storage is first allocated (as the reference
   // writes them once at load).
-  std::vector<std::pair<uint32_t, std::vector<int32_t>>> params;
+  // During load, `raw` views the params blob; afterwards only parameters
+  // whose pool is used keep their values (widened to int32).
+  struct BoundParam {
+    uint32_t nid = 0;
+    std::vector<int32_t> values;
+    const uint8_t* raw = nullptr;
+    int width = 4;
+    int64_t count = 0;
+  };
+  std::vector<BoundParam> params;
 
   // Execution state.
   std::mutex mutex;
@@ -177,15 +187,38 @@ void Model::Impl::load(const std::string& json, const std::string& params_blob,
 void Model::Impl::make_plan(int device_type) {
   const kernels::Table* table =
       device_type == 0 ? kernels::table(kernels::active_isa()) : nullptr;
-  auto lookup = [](const void* ctx, uint32_t nid) -> const std::vector<int32_t>* {
+  auto lookup = [](const void* ctx, uint32_t nid, ParamView* out) -> bool {
     const auto& ps = static_cast<const Impl*>(ctx)->params;
-    const std::vector<int32_t>* found = nullptr;
+    const BoundParam* found = nullptr;
     for (const auto& p : ps) {
-      if (p.first == nid) found = &p.second;  // the last one wins
+      if (p.nid == nid) found = &p;  // the last one wins
     }
-    return found;
+    if (!found) return false;
+    out->values = found->values.empty() ? nullptr : found->values.data();
+    out->raw = found->raw;
+    out->width = found->width;
+    out->count = found->count;
+    return true;
   };
   plan = cvm::make_plan(graph, table, lookup, this);
+  // Parameters in unused pools are never needed again; the others get their
+  // int32 values now (the blob does not outlive load()).
+  std::vector<bool> unused(pool_bytes.size(), false);
+  for (int sid : plan->unused_pools) unused[static_cast<size_t>(sid)] = true;
+  params.erase(std::remove_if(params.begin(), params.end(),
+                              [&](const BoundParam& p) {
+                                return unused[static_cast<size_t>(
+                                    graph.storage_id[graph.entry_id(p.nid, 0)])];
+                              }),
+               params.end());
+  for (BoundParam& p : params) {
+    if (p.values.empty() && p.count > 0) {
+      ParamView v{nullptr, p.raw, p.width, p.count};
+      p.values.resize(static_cast<size_t>(p.count));
+      v.read(0, p.count, p.values.data());
+    }
+    p.raw = nullptr;
+  }
 }
 
 int Model::Impl::thread_count() const {
@@ -196,7 +229,7 @@ int Model::Impl::thread_count() const {
 
 void Model::Impl::bind_params(const std::string& blob) {
   CVM_VERIFY(!blob.empty()) << "the params blob is empty";
-  std::vector<ParamArray> arrays = load_params(blob.data(), blob.size());
+  std::vector<ParamArray> arrays = load_params(blob.data(), blob.size(), /*widen=*/false);
   std::vector<bool> set(graph.arg_nodes.size(), false);
   for (ParamArray& a : arrays) {
     size_t index = graph.arg_nodes.size();
@@ -219,16 +252,38 @@ void Model::Impl::bind_params(const std::string& blob) {
         << "parameter " << a.name << ": only INT8 or INT32 arrays are supported";
     int prec = graph.precision[eid];
     int32_t range = precision_range(prec);
+    BoundParam bound;
+    bound.nid = nid;
+    bound.raw = a.raw;
+    bound.width = a.dtype_bits / 8;
+    bound.count = a.count;
     if (graph.nodes[nid].is_data()) {
-      for (int32_t& v : a.values) v = std::min(std::max(v, -range), range);
+      bound.values.resize(static_cast<size_t>(a.count));
+      for (int64_t i = 0; i < a.count; ++i) {
+        bound.values[i] = std::min(std::max(a.value(i), -range), range);
+      }
+    } else if (a.dtype_bits == 8) {
+      // A fast pass over the bytes; the slow one finds the first offender.
+      bool ok = true;
+      for (int64_t i = 0; i < a.count; ++i) {
+        const int32_t v = static_cast<int8_t>(a.raw[i]);
+        ok &= v >= -range && v <= range;
+      }
+      for (int64_t i = 0; !ok && i < a.count; ++i) {
+        const int32_t v = a.value(i);
+        CVM_VERIFY(v >= -range && v <= range)
+            << "parameter " << a.name << " at index " << i << " value:" << v
+            << " exceed of precision " << prec;
+      }
     } else {
-      for (size_t i = 0; i < a.values.size(); ++i) {
-        CVM_VERIFY(a.values[i] >= -range && a.values[i] <= range)
-            << "parameter " << a.name << " at index " << i << " value:" << a.values[i]
+      for (int64_t i = 0; i < a.count; ++i) {
+        const int32_t v = a.value(i);
+        CVM_VERIFY(v >= -range && v <= range)
+            << "parameter " << a.name << " at index " << i << " value:" << v
             << " exceed of precision " << prec;
       }
     }
-    params.emplace_back(nid, std::move(a.values));
+    params.push_back(std::move(bound));
   }
   for (size_t i = 0; i < set.size(); ++i) {
     const GraphNode& node = graph.nodes[graph.arg_nodes[i]];
@@ -240,7 +295,11 @@ void Model::Impl::bind_params(const std::string& blob) {
 
 void Model::Impl::allocate() {
   pools.resize(pool_bytes.size());
-  for (size_t i = 0; i < pool_bytes.size(); ++i) pools[i].assign((pool_bytes[i] + 3) / 4, 0);
+  std::vector<bool> unused(pool_bytes.size(), false);
+  for (int sid : plan->unused_pools) unused[static_cast<size_t>(sid)] = true;
+  for (size_t i = 0; i < pool_bytes.size(); ++i) {
+    if (!unused[i]) assign_large(pools[i], static_cast<size_t>((pool_bytes[i] + 3) / 4), 0);
+  }
   entries.resize(graph.num_entries());
   for (uint32_t eid = 0; eid < graph.num_entries(); ++eid) {
     entries[eid].data = pools[graph.storage_id[eid]].data();
@@ -258,11 +317,11 @@ void Model::Impl::allocate() {
   }
   // Later parameters of the same name win, as in the reference.
   for (const auto& p : params) {
-    std::copy(p.second.begin(), p.second.end(), entries[graph.entry_id(p.first, 0)].data);
+    std::copy(p.values.begin(), p.values.end(), entries[graph.entry_id(p.nid, 0)].data);
   }
   params.clear();
   params.shrink_to_fit();
-  shared.assign(plan->shared_words, 0u);
+  assign_large(shared, plan->shared_words, 0u);
   allocated = true;
 }
 

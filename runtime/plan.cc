@@ -30,6 +30,7 @@
 #include <set>
 
 #include "graph/error.h"
+#include "graph/memory.h"
 
 namespace cvm {
 namespace {
@@ -295,8 +296,7 @@ int grid_segments(const PhaseGrid& pg, int64_t ow, int64_t p0, int64_t np,
 class ConvGemmStep : public FusedStep {
  public:
   ConvGemmStep(std::vector<uint32_t> nodes, const kernels::Table* t, const ConvShape& g,
-               int64_t x_eid, int64_t bias_eid, const std::vector<int32_t>& weight,
-               ChainPlan chain)
+               int64_t x_eid, int64_t bias_eid, const ParamView& weight, ChainPlan chain)
       : FusedStep(std::move(chain)), nodes_(std::move(nodes)), t_(t), g_(g), x_(x_eid),
         bias_(bias_eid), pg_(g) {
     const int64_t group = t->group;
@@ -318,20 +318,30 @@ class ConvGemmStep : public FusedStep {
     // of filter ob*mr + m; zero beyond the filters. The reference reads the
     // weight as a (O, C*FH*FW) matrix.
     const int64_t mr = t->mr;
-    a_.assign(static_cast<size_t>(ob_ * k_ * mr), 0u);
+    assign_large(a_, static_cast<size_t>(ob_ * k_ * mr), 0u);
     comp_.assign(static_cast<size_t>(ob_ * mr), 0);
     const int64_t row = g.c * taps_;
+    // Words: four int8 as bytes (VNNI) or two as int16 (AVX2).
+    const int shift = group == 4 ? 8 : 16;
+    const uint32_t mask = group == 4 ? 0xFFu : 0xFFFFu;
+    std::vector<int32_t> wrow(static_cast<size_t>(row));
     for (int64_t oc = 0; oc < g.o; ++oc) {
-      const int32_t* wr = weight.data() + oc * row;
+      weight.read(oc * row, row, wrow.data());
+      const int32_t* wr = wrow.data();
       uint32_t sum = 0;
       for (int64_t i = 0; i < row; ++i) sum += static_cast<uint32_t>(static_cast<int8_t>(wr[i]));
       if (t->offset_data) comp_[oc] = static_cast<int32_t>(sum * 128u);
+      uint32_t* dst = a_.data() + (oc / mr) * k_ * mr + oc % mr;
       for (int64_t cg = 0; cg < cg_; ++cg) {
-        const int channels = static_cast<int>(std::min<int64_t>(group, g.c - cg * group));
+        const int64_t channels = std::min<int64_t>(group, g.c - cg * group);
+        const int32_t* wc = wr + cg * group * taps_;
         for (int64_t tap = 0; tap < taps_; ++tap) {
-          const int64_t k = cg * taps_ + tap;
-          a_[static_cast<size_t>(((oc / mr) * k_ + k) * mr + oc % mr)] =
-              t->weight_word(wr + cg * group * taps_ + tap, taps_, channels);
+          uint32_t word = 0;
+          for (int64_t j = 0; j < channels; ++j) {
+            const int32_t v = static_cast<int8_t>(wc[j * taps_ + tap]);
+            word |= (static_cast<uint32_t>(v) & mask) << (shift * j);
+          }
+          dst[(cg * taps_ + tap) * mr] = word;
         }
       }
     }
@@ -581,7 +591,7 @@ class DepthwiseStep : public FusedStep {
 class DenseStep : public FusedStep {
  public:
   DenseStep(std::vector<uint32_t> nodes, const kernels::Table* t, int64_t rows, int64_t depth,
-            int64_t units, int64_t x_eid, int64_t bias_eid, const std::vector<int32_t>& weight,
+            int64_t units, int64_t x_eid, int64_t bias_eid, const ParamView& weight,
             ChainPlan chain)
       : FusedStep(std::move(chain)), nodes_(std::move(nodes)), t_(t), rows_(rows),
         depth_(depth), units_(units), x_(x_eid), bias_(bias_eid) {
@@ -591,13 +601,15 @@ class DenseStep : public FusedStep {
     for (int64_t u = 0; u < units; ++u) {
       for (int64_t k = 0; k < depth; ++k) {
         w_[static_cast<size_t>(((u / lanes) * depth + k) * lanes + u % lanes)] =
-            static_cast<int8_t>(weight[static_cast<size_t>(u * depth + k)]);
+            static_cast<int8_t>(weight[u * depth + k]);
       }
     }
   }
 
-  static bool fits(const std::vector<int32_t>& weight) {
-    for (int32_t v : weight) {
+  static bool fits(const ParamView& weight) {
+    if (!weight.values && weight.width == 1) return true;
+    for (int64_t i = 0; i < weight.count; ++i) {
+      const int32_t v = weight[i];
       if (v < -128 || v > 127) return false;
     }
     return true;
@@ -759,6 +771,19 @@ class Planner {
       }
     }
     plan->summary.skipped_writes = skipped_count_;
+    // Pre-packed weights that nothing else reads.
+    for (const auto& kv : packed_) {
+      const int64_t w = kv.first;
+      bool private_copy = true;
+      for (const EntryRef& e : g_.heads) private_copy = private_copy && eid(e) != w;
+      for (uint32_t nid = 0; nid < g_.nodes.size() && private_copy; ++nid) {
+        const GraphNode& node = g_.nodes[nid];
+        for (size_t k = 0; k < node.inputs.size(); ++k) {
+          if (eid(node.inputs[k]) == w && !(k == 1 && kv.second.count(nid))) private_copy = false;
+        }
+      }
+      if (private_copy) plan->unused_pools.push_back(sid(w));
+    }
     return plan;
   }
 
@@ -779,14 +804,12 @@ class Planner {
 
   // A parameter whose pool holds nothing else and that nothing writes: its
   // values are fixed from load on.
-  const std::vector<int32_t>* constant_param(const EntryRef& e) const {
+  bool constant_param(const EntryRef& e, ParamView* v) const {
     const GraphNode& node = g_.nodes[e.node_id];
-    if (!node.is_variable() || node.is_data() || e.index != 0) return nullptr;
+    if (!node.is_variable() || node.is_data() || e.index != 0) return false;
     const int s = sid(eid(e));
-    if (written_.count(s) || users_.at(s) != 1) return nullptr;
-    const std::vector<int32_t>* v = params_(params_ctx_, e.node_id);
-    if (!v || static_cast<int64_t>(v->size()) != shape_size(shape(eid(e)))) return nullptr;
-    return v;
+    if (written_.count(s) || users_.at(s) != 1) return false;
+    return params_(params_ctx_, e.node_id, v) && v->count == shape_size(shape(eid(e)));
   }
 
   // Extends a group from its source: the element-wise nodes that follow.
@@ -943,11 +966,8 @@ class Planner {
     }
     if (readonly.count(sid(out))) return nullptr;
     written.insert(sid(out));
-    const std::vector<int32_t>* weight = nullptr;
-    if (!depthwise) {
-      weight = constant_param(node.inputs[1]);
-      if (!weight) return nullptr;
-    }
+    ParamView weight;
+    if (!depthwise && !constant_param(node.inputs[1], &weight)) return nullptr;
     const int64_t bias = k.use_bias ? eid(node.inputs[2]) : kNoEntry;
     if (bias != kNoEntry && shape_size(shape(bias)) < g.o) return nullptr;
 
@@ -963,11 +983,12 @@ class Planner {
     if (!depthwise) readonly.clear();
     extend_chain(i + 1, out, true, &readonly, &written, &chain, &nodes, acc, used);
     const int64_t x = eid(node.inputs[0]);
+    if (!depthwise) packed_[eid(node.inputs[1])].insert(nid);
     if (depthwise) {
       return std::make_unique<DepthwiseStep>(nodes, t_, g, x, eid(node.inputs[1]), bias,
                                              std::move(chain));
     }
-    return std::make_unique<ConvGemmStep>(nodes, t_, g, x, bias, *weight, std::move(chain));
+    return std::make_unique<ConvGemmStep>(nodes, t_, g, x, bias, weight, std::move(chain));
   }
 
   std::unique_ptr<Step> try_dense(size_t i, const KernelInfo& k, int64_t out, size_t* used,
@@ -980,8 +1001,8 @@ class Planner {
     if (xs.size() != 2 || ws.size() != 2 || ys != Shape{xs[0], ws[0]} || ws[1] != xs[1]) {
       return nullptr;
     }
-    const std::vector<int32_t>* weight = constant_param(node.inputs[1]);
-    if (!weight || !DenseStep::fits(*weight)) return nullptr;
+    ParamView weight;
+    if (!constant_param(node.inputs[1], &weight) || !DenseStep::fits(weight)) return nullptr;
     std::set<int> readonly, written;
     for (const EntryRef& e : node.inputs) {
       readonly.insert(sid(eid(e)));
@@ -998,8 +1019,9 @@ class Planner {
     std::vector<uint32_t> nodes{nid};
     *used = 1;
     extend_chain(i + 1, out, false, &readonly, &written, &chain, &nodes, acc, used);
+    packed_[eid(node.inputs[1])].insert(nid);
     return std::make_unique<DenseStep>(nodes, t_, xs[0], xs[1], ws[0], eid(node.inputs[0]),
-                                       bias, *weight, std::move(chain));
+                                       bias, weight, std::move(chain));
   }
 
   std::unique_ptr<Step> try_max_pool(uint32_t nid, const KernelInfo& k, int64_t out,
@@ -1117,6 +1139,7 @@ class Planner {
   std::map<int, bool> written_;
   std::vector<uint32_t> order_;
   int skipped_count_ = 0;
+  std::map<int64_t, std::set<uint32_t>> packed_;  // weight entry -> nodes using it packed
 };
 
 }  // namespace

@@ -66,10 +66,39 @@ struct Plan {
   PlanSummary summary;
   size_t shared_words = 0;
   size_t thread_words = 0;
+  // Pools whose bytes nothing can observe: each holds one parameter that
+  // only fast steps read, from their pre-packed copy. They need neither
+  // memory nor the parameter's values.
+  std::vector<int> unused_pools;
 };
 
-// The value of the parameter bound to variable node `nid`, or null.
-using ParamLookup = const std::vector<int32_t>* (*)(const void* ctx, uint32_t nid);
+// A parameter's values: int32 values, or 8- or 32-bit little-endian bytes.
+struct ParamView {
+  const int32_t* values = nullptr;
+  const uint8_t* raw = nullptr;
+  int width = 4;  // bytes per element of `raw`
+  int64_t count = 0;
+  int32_t operator[](int64_t i) const {
+    if (values) return values[i];
+    if (width == 1) return static_cast<int8_t>(raw[i]);
+    const uint8_t* b = raw + 4 * i;
+    return static_cast<int32_t>(uint32_t(b[0]) | uint32_t(b[1]) << 8 | uint32_t(b[2]) << 16 |
+                                uint32_t(b[3]) << 24);
+  }
+  // Elements [begin, begin + n) as int32.
+  void read(int64_t begin, int64_t n, int32_t* out) const {
+    if (values) {
+      for (int64_t i = 0; i < n; ++i) out[i] = values[begin + i];
+    } else if (width == 1) {
+      for (int64_t i = 0; i < n; ++i) out[i] = static_cast<int8_t>(raw[begin + i]);
+    } else {
+      for (int64_t i = 0; i < n; ++i) out[i] = (*this)[begin + i];
+    }
+  }
+};
+
+// The parameter bound to variable node `nid` (false: none).
+using ParamLookup = bool (*)(const void* ctx, uint32_t nid, ParamView* out);
 
 // Builds the plan for `graph` with the kernels of `table` (null: every node
 // through its scalar kernel).
