@@ -98,28 +98,28 @@ std::vector<ParamArray> load_params(const char* data, size_t size, bool widen) {
   CVM_VERIFY(num_arrays == count) << "Invalid parameters file format";
 
   for (auto& a : arrays) {
-    // Array headers: failures here are the reference's CHECKs (code 2).
+    // Running out of bytes anywhere in an array is a truncated blob (code 1,
+    // the README's verdict for truncated params); a malformed array header is
+    // the reference's CHECK (code 2).
     uint64_t magic = 0, array_reserved = 0;
-    CVM_CHECK(r.u64(&magic)) << "Invalid DLTensor file format";
-    CVM_CHECK(r.u64(&array_reserved)) << "Invalid DLTensor file format";
-    CVM_CHECK(magic == kArrayMagic) << "Invalid DLTensor file format";
     int32_t ndim = 0;
-    CVM_CHECK(r.i32(&a.device_type) && r.i32(&a.device_id)) << "Invalid DLTensor file format";
-    CVM_CHECK(r.i32(&ndim)) << "Invalid DLTensor file format";
-    CVM_CHECK(r.u8(&a.dtype_code) && r.u8(&a.dtype_bits) && r.u16(&a.dtype_lanes))
-        << "Invalid DLTensor file format";
+    CVM_VERIFY(r.u64(&magic) && r.u64(&array_reserved)) << "parameter " << a.name << " truncated";
+    CVM_CHECK(magic == kArrayMagic) << "Invalid DLTensor file format";
+    CVM_VERIFY(r.i32(&a.device_type) && r.i32(&a.device_id) && r.i32(&ndim) &&
+               r.u8(&a.dtype_code) && r.u8(&a.dtype_bits) && r.u16(&a.dtype_lanes))
+        << "parameter " << a.name << " truncated";
     CVM_CHECK(ndim >= 0 && ndim <= kMaxNdim) << "Invalid DLTensor ndim " << ndim;
     a.shape.resize(static_cast<size_t>(ndim));
     int64_t num_elems = 1;
     for (auto& d : a.shape) {
-      CVM_CHECK(r.i64(&d)) << "Invalid DLTensor file format";
+      CVM_VERIFY(r.i64(&d)) << "parameter " << a.name << " truncated";
       CVM_CHECK(d >= 0 && d <= (int64_t(1) << 32)) << "Invalid DLTensor dimension " << d;
       num_elems *= d;
       CVM_CHECK(num_elems <= (int64_t(1) << 32)) << "DLTensor too large";
     }
     const int64_t elem_bytes = (a.dtype_bits + 7) / 8;
     int64_t byte_size = 0;
-    CVM_CHECK(r.i64(&byte_size)) << "Invalid DLTensor file format";
+    CVM_VERIFY(r.i64(&byte_size)) << "parameter " << a.name << " truncated";
     CVM_CHECK(byte_size == num_elems * elem_bytes) << "Invalid DLTensor file format";
     // Fewer bytes than declared: the reference reads past its buffer here.
     CVM_VERIFY(static_cast<uint64_t>(byte_size) <= r.left())

@@ -296,6 +296,7 @@ OperatorFactory factory() {
 void register_vision_ops(OpRegistry& registry) {
   registry.add("get_valid_counts", factory<GetValidCounts>());
   registry.add("non_max_suppression", factory<NonMaxSuppression>());
+  add_kernel_less_alias(registry, "non_max_suppression", "vision.non_max_suppression");
 }
 
 }  // namespace cvm

@@ -1,19 +1,15 @@
 #include <catch2/catch.hpp>
 
+#include "op_test_util.h"
+
 #include "graph/attrs.h"
 #include "graph/error.h"
 
 using namespace cvm;
 
 namespace {
-int code_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  return 0;
-}
+
+using cvm::test::error_code;
 }  // namespace
 
 TEST_CASE("int values follow the stream rules", "[attrs]") {
@@ -77,18 +73,18 @@ TEST_CASE("AttrReader: defaults, required fields, unknown keys", "[attrs]") {
 
   AttrReader unknown("op", dict);
   unknown.integer("axis", 0);
-  CHECK(code_of([&] { unknown.finish(); }) == kErrorRuntime);
+  CHECK(error_code([&] { unknown.finish(); }) == kErrorRuntime);
 
   AttrDict empty;
   AttrReader required("op", empty);
-  CHECK(code_of([&] { required.integer("shift_bit"); }) == kErrorRuntime);
+  CHECK(error_code([&] { required.integer("shift_bit"); }) == kErrorRuntime);
 
   AttrDict bad{{"shift_bit", "seven"}};
   AttrReader malformed("op", bad);
-  CHECK(code_of([&] { malformed.integer("shift_bit"); }) == kErrorRuntime);
+  CHECK(error_code([&] { malformed.integer("shift_bit"); }) == kErrorRuntime);
 
   AttrDict out_of_range{{"units", "0"}};
   AttrReader bounded("op", out_of_range);
-  CHECK(code_of([&] { bounded.integer_in("units", std::nullopt, 1, std::nullopt); }) ==
+  CHECK(error_code([&] { bounded.integer_in("units", std::nullopt, 1, std::nullopt); }) ==
         kErrorRuntime);
 }

@@ -200,6 +200,10 @@ TEST_CASE("operator lookup, aliases, hidden attribute keys, in-place storage", "
   CHECK(load_code(one_op_graph("conv3d", "{}"), params) == ERROR_RUNTIME);
   // An alias passes every check, then has no kernel: code 1.
   CHECK(load_code(one_op_graph("nn.relu", "{}"), params) == ERROR_LOGIC);
+  // The generic node operator name parses, then has no shape rule: code 2.
+  CHECK(load_code(one_op_graph("cvm_op", "{\"func_name\": \"relu\"}"), params) == ERROR_RUNTIME);
+  CHECK(load_code(one_op_graph("cvm_op", "{\"func_name\": \"relu\", \"num_inputs\": \"2\"}"),
+                  params) == ERROR_LOGIC);  // input count
   CHECK(load_code(one_op_graph("relu", "{\"a\": \"1\"}"), params) == ERROR_LOGIC);
   const std::string clip = "{\"a_min\": \"-3\", \"a_max\": \"3\"";
   CHECK(load_code(one_op_graph("clip", clip + "}"), params) == 0);

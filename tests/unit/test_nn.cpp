@@ -2,6 +2,8 @@
 // upsampling. Expected values are worked out by hand unless stated.
 #include <catch2/catch.hpp>
 
+#include "op_test_util.h"
+
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -16,28 +18,13 @@ using namespace cvm;
 
 namespace {
 
-std::unique_ptr<Operator> make_op(const std::string& name, const AttrDict& dict) {
-  const OperatorFactory* factory = op_registry().find(name);
-  REQUIRE(factory != nullptr);
-  NodeAttrs attrs;
-  attrs.op_name = name;
-  attrs.node_name = name + "_0";
-  attrs.dict = dict;
-  return (*factory)(attrs);
-}
+using cvm::test::error_code;
+using cvm::test::make_op;
 
-// The error code a call throws, 0 when it does not throw.
-int code_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  return 0;
-}
+
 
 int factory_code(const std::string& name, const AttrDict& dict) {
-  return code_of([&] { make_op(name, dict); });
+  return error_code([&] { make_op(name, dict); });
 }
 
 std::vector<Shape> infer(const Operator& op, std::vector<Shape> in) {
@@ -47,7 +34,7 @@ std::vector<Shape> infer(const Operator& op, std::vector<Shape> in) {
 }
 
 int shape_code(const std::string& name, const AttrDict& dict, const std::vector<Shape>& in) {
-  return code_of([&] {
+  return error_code([&] {
     auto op = make_op(name, dict);
     infer(*op, in);
   });
@@ -88,7 +75,7 @@ int precision_of(const Operator& op, const std::vector<Shape>& in_shapes,
 
 // Precision rule error code, with output shapes given (not inferred).
 int precision_code(const Operator& op, const std::vector<Shape>& all, std::vector<int> prec) {
-  return code_of([&] {
+  return error_code([&] {
     std::vector<int> oprec(op.num_outputs(), -1);
     op.infer_precision(all, prec, oprec);
   });

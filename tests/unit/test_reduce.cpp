@@ -2,6 +2,8 @@
 // the deployed kernel's quirks.
 #include <catch2/catch.hpp>
 
+#include "op_test_util.h"
+
 #include <climits>
 #include <cstdint>
 #include <memory>
@@ -14,22 +16,10 @@ using namespace cvm;
 
 namespace {
 
-std::unique_ptr<Operator> make_op(const std::string& name, const AttrDict& dict = {}) {
-  const OperatorFactory* factory = op_registry().find(name);
-  REQUIRE(factory != nullptr);
-  NodeAttrs attrs{name, name + "_0", dict};
-  return (*factory)(attrs);
-}
+using cvm::test::error_code;
+using cvm::test::make_op;
 
-template <typename F>
-int error_code(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  return 0;
-}
+
 
 Shape infer(const Operator& op, Shape x) {
   std::vector<Shape> in{x}, out;

@@ -1,6 +1,8 @@
 // Transform operators: hand-checked values, attribute and shape-rule errors.
 #include <catch2/catch.hpp>
 
+#include "op_test_util.h"
+
 #include <climits>
 #include <cstring>
 #include <functional>
@@ -12,35 +14,18 @@
 
 namespace {
 
+using cvm::test::error_code;
+using cvm::test::make_op;
+
 using cvm::AttrDict;
 using cvm::Shape;
 
-std::unique_ptr<cvm::Operator> make(const std::string& name, const AttrDict& dict = {}) {
-  const cvm::OperatorFactory* factory = cvm::op_registry().find(name);
-  REQUIRE(factory != nullptr);
-  cvm::NodeAttrs attrs;
-  attrs.op_name = name;
-  attrs.node_name = name + "_0";
-  attrs.dict = dict;
-  return (*factory)(attrs);
-}
-
-// The error code a call throws, 0 when it succeeds.
-int code_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const cvm::Error& e) {
-    return e.code();
-  }
-  return 0;
-}
-
 int make_code(const std::string& name, const AttrDict& dict) {
-  return code_of([&] { make(name, dict); });
+  return error_code([&] { make_op(name, dict); });
 }
 
 Shape infer(const std::string& name, const AttrDict& dict, std::vector<Shape> in) {
-  auto op = make(name, dict);
+  auto op = make_op(name, dict);
   std::vector<Shape> out(1);
   op->infer_shape(in, out);
   REQUIRE(out.size() == 1);
@@ -48,15 +33,15 @@ Shape infer(const std::string& name, const AttrDict& dict, std::vector<Shape> in
 }
 
 int infer_code(const std::string& name, const AttrDict& dict, std::vector<Shape> in) {
-  auto op = make(name, dict);
-  return code_of([&] {
+  auto op = make_op(name, dict);
+  return error_code([&] {
     std::vector<Shape> out(1);
     op->infer_shape(in, out);
   });
 }
 
 int precision(const std::string& name, const AttrDict& dict, std::vector<int> in) {
-  auto op = make(name, dict);
+  auto op = make_op(name, dict);
   std::vector<int> out{-1};
   op->infer_precision({}, in, out);
   REQUIRE(out.size() == 1);
@@ -76,7 +61,7 @@ struct Output {
 // Infers the output shape, then runs the kernel on a buffer pre-filled with
 // a marker value (so untouched elements show).
 Output run(const std::string& name, const AttrDict& dict, std::vector<Input> inputs) {
-  auto op = make(name, dict);
+  auto op = make_op(name, dict);
   REQUIRE(op->num_inputs(static_cast<uint32_t>(inputs.size())) == inputs.size());
   std::vector<Shape> in_shapes;
   for (const Input& i : inputs) {
@@ -114,10 +99,10 @@ TEST_CASE("flatten", "[transform]") {
   CHECK(infer("flatten", {}, {{1, 4, 1}}) == Shape{1, 4});
   CHECK(precision("flatten", {}, {13}) == 13);
   CHECK(make_code("flatten", {{"axis", "1"}}) == 1);
-  CHECK(make("flatten")->in_place_allowed());
+  CHECK(make_op("flatten")->in_place_allowed());
 
   // In place: the same buffer is left as it is.
-  auto op = make("flatten");
+  auto op = make_op("flatten");
   V buf{INT32_MIN, 7, INT32_MAX, -1};
   cvm::Tensor t{buf.data(), {2, 2}};
   cvm::Workspace ws;
@@ -145,10 +130,10 @@ TEST_CASE("concatenate", "[transform]") {
   o = run("concatenate", {{"axis", "0"}}, {{{3}, {4, 5, 6}}});
   CHECK(o.values == V{4, 5, 6});
 
-  CHECK(make("concatenate")->num_inputs(5) == 5);
+  CHECK(make_op("concatenate")->num_inputs(5) == 5);
   CHECK(precision("concatenate", {}, {8, 16, 4}) == 16);
   CHECK(precision("concatenate", {}, {3}) == 3);
-  CHECK(!make("concatenate")->in_place_allowed());
+  CHECK(!make_op("concatenate")->in_place_allowed());
 
   CHECK(infer_code("concatenate", {{"axis", "2"}}, {{2, 2}, {2, 2}}) == 1);
   CHECK(infer_code("concatenate", {{"axis", "-3"}}, {{2, 2}, {2, 2}}) == 1);
@@ -168,7 +153,7 @@ TEST_CASE("expand_dims", "[transform]") {
   Output o = run("expand_dims", {{"axis", "0"}}, {{{3}, {INT32_MIN, 0, INT32_MAX}}});
   CHECK(o.shape == Shape{1, 3});
   CHECK(o.values == V{INT32_MIN, 0, INT32_MAX});
-  CHECK(make("expand_dims", {{"axis", "0"}})->in_place_allowed());
+  CHECK(make_op("expand_dims", {{"axis", "0"}})->in_place_allowed());
   CHECK(precision("expand_dims", {{"axis", "0"}}, {32}) == 32);
 
   CHECK(infer_code("expand_dims", {{"axis", "3"}}, {{2, 3}}) == 1);
@@ -246,7 +231,7 @@ TEST_CASE("reshape", "[transform]") {
   Output o = run("reshape", {{"shape", "(2, 2)"}}, {{{4}, {INT32_MIN, 1, 2, INT32_MAX}}});
   CHECK(o.shape == Shape{2, 2});
   CHECK(o.values == V{INT32_MIN, 1, 2, INT32_MAX});
-  CHECK(make("reshape", {{"shape", "(1,)"}})->in_place_allowed());
+  CHECK(make_op("reshape", {{"shape", "(1,)"}})->in_place_allowed());
   CHECK(precision("reshape", {{"shape", "(1,)"}}, {5}) == 5);
 
   auto code = [&](const char* s) { return infer_code("reshape", {{"shape", s}}, d); };
@@ -276,7 +261,7 @@ TEST_CASE("squeeze", "[transform]") {
   CHECK(infer("squeeze", {}, {{2, 3}}) == Shape{2, 3});
   Output o = run("squeeze", {}, {{{1, 2, 1}, {INT32_MAX, INT32_MIN}}});
   CHECK(o.values == V{INT32_MAX, INT32_MIN});
-  CHECK(make("squeeze")->in_place_allowed());
+  CHECK(make_op("squeeze")->in_place_allowed());
   CHECK(precision("squeeze", {}, {2}) == 2);
 
   CHECK(infer_code("squeeze", {{"axis", "(1,)"}}, {{1, 3, 1}}) == 1);
@@ -303,7 +288,7 @@ TEST_CASE("transpose", "[transform]") {
   o = run("transpose", {{"axes", "(0,)"}}, {{{3}, {INT32_MIN, 0, INT32_MAX}}});
   CHECK(o.values == V{INT32_MIN, 0, INT32_MAX});
   CHECK(precision("transpose", {}, {31}) == 31);
-  CHECK(!make("transpose")->in_place_allowed());
+  CHECK(!make_op("transpose")->in_place_allowed());
 
   CHECK(infer_code("transpose", {{"axes", "(0, 0)"}}, {{2, 3}}) == 1);
   CHECK(infer_code("transpose", {{"axes", "(0, -2)"}}, {{2, 3}}) == 1);
@@ -378,7 +363,7 @@ TEST_CASE("slice_like", "[transform]") {
   o = run("slice_like", {{"axis", "(-2,)"}}, {{{3, 4}, iota(12)}, {{1, 9, 9}, V(81, 0)}});
   CHECK(o.shape == Shape{1, 4});
   CHECK(o.values == V{0, 1, 2, 3});
-  CHECK(make("slice_like")->num_inputs(2) == 2);
+  CHECK(make_op("slice_like")->num_inputs(2) == 2);
   CHECK(precision("slice_like", {}, {6, 30}) == 6);
 
   CHECK(infer_code("slice_like", {}, {{3, 4}, {4, 4}}) == 1);
@@ -427,7 +412,7 @@ TEST_CASE("cvm_lut", "[transform]") {
   o = run("cvm_lut", {{"in_dim", "4"}}, {{{3}, {1, 2, INT32_MIN}}, {{2, 2}, {5, 6, 7, 8}}});
   CHECK(o.values == V{6, 7, 5});
   CHECK(precision("cvm_lut", {{"in_dim", "4"}}, {8, 16}) == 16);
-  CHECK(make("cvm_lut", {{"in_dim", "4"}})->num_inputs(2) == 2);
+  CHECK(make_op("cvm_lut", {{"in_dim", "4"}})->num_inputs(2) == 2);
 
   CHECK(infer_code("cvm_lut", {{"in_dim", "5"}}, {{2}, {4}}) == 1);
   CHECK(make_code("cvm_lut", {}) == 2);
@@ -458,7 +443,7 @@ TEST_CASE("where", "[transform]") {
 
   // The output takes the condition's precision.
   CHECK(precision("where", {}, {1, 8, 8}) == 1);
-  CHECK(make("where")->num_inputs(3) == 3);
+  CHECK(make_op("where")->num_inputs(3) == 3);
 
   CHECK(infer_code("where", {}, {{2, 2}, {2, 2}, {2, 3}}) == 1);
   CHECK(infer_code("where", {}, {{3}, {2, 2}, {2, 2}}) == 1);
@@ -469,14 +454,14 @@ TEST_CASE("where", "[transform]") {
 
 TEST_CASE("transform ops: precision checks and gas", "[transform]") {
   // An input without a precision is a logic error.
-  auto op = make("take");
+  auto op = make_op("take");
   std::vector<int> in{-1, 8}, out{-1};
-  CHECK(code_of([&] { op->infer_precision({}, in, out); }) == 1);
-  auto lut = make("cvm_lut", {{"in_dim", "4"}});
+  CHECK(error_code([&] { op->infer_precision({}, in, out); }) == 1);
+  auto lut = make_op("cvm_lut", {{"in_dim", "4"}});
   std::vector<int> in2{8, -1};
-  CHECK(code_of([&] { lut->infer_precision({}, in2, out); }) == 1);
+  CHECK(error_code([&] { lut->infer_precision({}, in2, out); }) == 1);
   // Every transform op weighs 1 gas per output element.
   for (const char* name : {"flatten", "transpose", "where", "concatenate"}) {
-    CHECK(make(name)->gas_per_output({{2, 3}}, {{3, 2}}) == 1);
+    CHECK(make_op(name)->gas_per_output({{2, 3}}, {{3, 2}}) == 1);
   }
 }

@@ -2,6 +2,8 @@
 // values below were worked out by hand from the reference CPU kernels' rules.
 #include <catch2/catch.hpp>
 
+#include "op_test_util.h"
+
 #include <climits>
 #include <memory>
 #include <vector>
@@ -10,28 +12,12 @@
 
 namespace {
 
+using cvm::test::error_code;
+using cvm::test::make_op;
+
 using cvm::AttrDict;
 using cvm::Shape;
 using cvm::Tensor;
-
-std::unique_ptr<cvm::Operator> make_op(const std::string& name, AttrDict dict = {}) {
-  const cvm::OperatorFactory* factory = cvm::op_registry().find(name);
-  REQUIRE(factory != nullptr);
-  cvm::NodeAttrs attrs;
-  attrs.op_name = name;
-  attrs.node_name = name + "_0";
-  attrs.dict = std::move(dict);
-  return (*factory)(attrs);
-}
-
-int error_code_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const cvm::Error& e) {
-    return e.code();
-  }
-  return 0;
-}
 
 using Rows = std::vector<std::vector<int32_t>>;
 std::vector<int32_t> flat(const Rows& rows) {
@@ -131,11 +117,11 @@ TEST_CASE("get_valid_counts shape, precision and attribute rules", "[vision]") {
   auto op = make_op("get_valid_counts");
   std::vector<Shape> out;
   std::vector<Shape> two_d = {{2, 6}};
-  CHECK(error_code_of([&] { op->infer_shape(two_d, out); }) == 1);
+  CHECK(error_code([&] { op->infer_shape(two_d, out); }) == 1);
   std::vector<Shape> k1 = {{1, 4, 1}}, k32 = {{1, 4, 32}}, k31 = {{1, 4, 31}};
-  CHECK(error_code_of([&] { op->infer_shape(k1, out); }) == 1);
-  CHECK(error_code_of([&] { op->infer_shape(k32, out); }) == 1);
-  CHECK(error_code_of([&] { op->infer_shape(k31, out); }) == 0);
+  CHECK(error_code([&] { op->infer_shape(k1, out); }) == 1);
+  CHECK(error_code([&] { op->infer_shape(k32, out); }) == 1);
+  CHECK(error_code([&] { op->infer_shape(k31, out); }) == 0);
 
   // Count precision from one batch's element count n*k: 60 -> 7, 144 -> 9.
   std::vector<int> iprec = {16}, oprec = {-1, -1};
@@ -146,14 +132,14 @@ TEST_CASE("get_valid_counts shape, precision and attribute rules", "[vision]") {
   op->infer_precision({{2, 24, 6}, {2}, {2, 24, 6}}, iprec, oprec);
   CHECK(oprec == std::vector<int>{9, 32});
   iprec = {-1};
-  CHECK(error_code_of([&] { op->infer_precision({{1, 10, 6}}, iprec, oprec); }) == 1);
+  CHECK(error_code([&] { op->infer_precision({{1, 10, 6}}, iprec, oprec); }) == 1);
 
   CHECK(op->gas_per_output({{2, 24, 6}}, {{2}, {2, 24, 6}}) == 1);
   CHECK_FALSE(op->in_place_allowed());
 
-  CHECK(error_code_of([] { make_op("get_valid_counts", {{"threshold", "1"}}); }) == 2);
-  CHECK(error_code_of([] { make_op("get_valid_counts", {{"score_threshold", "x"}}); }) == 2);
-  CHECK(error_code_of([] { make_op("get_valid_counts", {{"score_threshold", "1.5"}}); }) == 2);
+  CHECK(error_code([] { make_op("get_valid_counts", {{"threshold", "1"}}); }) == 2);
+  CHECK(error_code([] { make_op("get_valid_counts", {{"score_threshold", "x"}}); }) == 2);
+  CHECK(error_code([] { make_op("get_valid_counts", {{"score_threshold", "1.5"}}); }) == 2);
 }
 
 TEST_CASE("non_max_suppression hand-worked example", "[vision]") {
@@ -316,7 +302,7 @@ TEST_CASE("non_max_suppression shape, precision, gas and attribute rules", "[vis
   std::vector<Shape> out;
   auto shape_code = [&](std::vector<Shape> in, const AttrDict& dict = {}) {
     auto o = make_op("non_max_suppression", dict);
-    return error_code_of([&] { o->infer_shape(in, out); });
+    return error_code([&] { o->infer_shape(in, out); });
   };
   CHECK(shape_code({{2, 4, 6}, {2}}) == 0);
   CHECK(shape_code({{8, 6}, {2}}) == 1);
@@ -331,9 +317,9 @@ TEST_CASE("non_max_suppression shape, precision, gas and attribute rules", "[vis
   CHECK(shape_code({{2, 4, 6}, {2}}, {{"return_indices", "True"}}) == 1);
   CHECK(shape_code({{2, 4, 6}, {2}}, {{"invalid_to_bottom", "False"}}) == 1);
 
-  CHECK(error_code_of([] { make_op("non_max_suppression", {{"topk", "1"}}); }) == 2);
-  CHECK(error_code_of([] { make_op("non_max_suppression", {{"top_k", "one"}}); }) == 2);
-  CHECK(error_code_of([] { make_op("non_max_suppression", {{"force_suppress", "yes"}}); }) == 2);
+  CHECK(error_code([] { make_op("non_max_suppression", {{"topk", "1"}}); }) == 2);
+  CHECK(error_code([] { make_op("non_max_suppression", {{"top_k", "one"}}); }) == 2);
+  CHECK(error_code([] { make_op("non_max_suppression", {{"force_suppress", "yes"}}); }) == 2);
 
   std::vector<int> iprec = {30, 9}, oprec = {-1};
   op->infer_precision({{2, 4, 6}, {2}, {2, 4, 6}}, iprec, oprec);
@@ -342,7 +328,7 @@ TEST_CASE("non_max_suppression shape, precision, gas and attribute rules", "[vis
   op->infer_precision({{2, 4, 6}, {2}, {2, 4, 6}}, iprec, oprec);
   CHECK(oprec[0] == 32);  // no 30-bit limit: the reference uses SamePrecision
   iprec = {8, -1};
-  CHECK(error_code_of([&] {
+  CHECK(error_code([&] {
           op->infer_precision({{2, 4, 6}, {2}, {2, 4, 6}}, iprec, oprec);
         }) == 1);
 
