@@ -65,7 +65,8 @@ bool simplify(const Chain& ch, std::vector<Simple>* out) {
         out->push_back({Simple::kRs, st.shift, 0});
         break;
       case StageOp::kShiftSat:
-        if (st.shift < 2) return false;
+        // Beyond [x_lo, x_hi] the exact rounding is beyond [-hi, hi]: the
+        // clamp gives the saturated value.
         out->push_back({Simple::kRs, st.shift, 0});
         out->push_back({Simple::kClamp, -st.hi, st.hi});
         break;

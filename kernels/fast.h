@@ -43,9 +43,11 @@ struct Stage {
 
 constexpr int kMaxStages = 8;
 
-// Chains the kernels run with dedicated code (see finalize()). With s >= 2,
-// rs(x) = ((x >> (s - 1)) + 1) >> 1 cannot overflow, and cvm_right_shift is
-// exactly clamp(rs(x), -hi, hi).
+// Chains the kernels run with dedicated code (see finalize()). rs(x, s) is
+// the exact rounding shift (t >> 1) + (t & 1) with t = x >> (s - 1): equal to
+// the operator's ((x >> (s - 1)) + 1) >> 1 wherever that does not overflow
+// (always when s >= 2), and the saturating cvm_right_shift is exactly
+// clamp(rs(x, s), -hi, hi) for every s.
 enum class Pattern : uint8_t {
   kGeneric,     // stage by stage
   kStore,       // y = x

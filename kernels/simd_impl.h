@@ -216,6 +216,12 @@ inline void apply(const int32_t* src, int64_t len, int32_t* dst, const F& f) {
 
 inline VecI clampv(VecI x, VecI lo, VecI hi) { return xsimd::min(xsimd::max(x, lo), hi); }
 
+// The exact rounding shift of the patterns (see Pattern).
+inline VecI rs_exact(VecI x, int s) {
+  const VecI t = x >> (s - 1);
+  return (t >> 1) + (t & VecI(1));
+}
+
 void run_chain(const Chain& ch, const int32_t* src, int64_t len, int64_t flat, int64_t n,
                int64_t c, int32_t add) {
   const VecI a(add);
@@ -230,21 +236,19 @@ void run_chain(const Chain& ch, const int32_t* src, int64_t len, int64_t flat, i
       return;
     }
     case Pattern::kShiftClamp: {
-      const VecI lo(ch.lo1), hi(ch.hi1), one(1);
-      const int s = ch.s1 - 1;
+      const VecI lo(ch.lo1), hi(ch.hi1);
       apply(src, len, dst, [&](VecI x, int64_t, int64_t) {
-        return clampv((((x + a) >> s) + one) >> 1, lo, hi);
+        return clampv(rs_exact(x + a, ch.s1), lo, hi);
       });
       return;
     }
     case Pattern::kResidual: {
-      const VecI lo1(ch.lo1), hi1(ch.hi1), lo2(ch.lo2), hi2(ch.hi2), one(1);
-      const int s1 = ch.s1 - 1, s2 = ch.s2 - 1;
+      const VecI lo1(ch.lo1), hi1(ch.hi1), lo2(ch.lo2), hi2(ch.hi2);
       const int32_t* op = ch.operand + flat;
       apply(src, len, dst, [&](VecI x, int64_t j, int64_t cnt) {
         const VecI y = cnt == kLanes ? VecI::load_unaligned(op + j) : load_n(op + j, cnt);
-        const VecI v = clampv((((x + a) >> s1) + one) >> 1, lo1, hi1) + y;
-        return clampv(((v >> s2) + one) >> 1, lo2, hi2);
+        const VecI v = clampv(rs_exact(x + a, ch.s1), lo1, hi1) + y;
+        return clampv(rs_exact(v, ch.s2), lo2, hi2);
       });
       return;
     }
@@ -416,13 +420,12 @@ void gemm(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc,
 // The epilogue patterns on one vector (cnt valid lanes at `i` of the row).
 template <Pattern P>
 inline VecI pattern_value(const Chain& ch, VecI x, const int32_t* op, int64_t cnt) {
-  const VecI one(1);
   if (P == Pattern::kStore) return x;
   if (P == Pattern::kClamp) return clampv(x, VecI(ch.lo1), VecI(ch.hi1));
-  VecI v = clampv(((x >> (ch.s1 - 1)) + one) >> 1, VecI(ch.lo1), VecI(ch.hi1));
+  VecI v = clampv(rs_exact(x, ch.s1), VecI(ch.lo1), VecI(ch.hi1));
   if (P == Pattern::kShiftClamp) return v;
   v = v + (cnt == kLanes ? VecI::load_unaligned(op) : load_n(op, cnt));
-  return clampv(((v >> (ch.s2 - 1)) + one) >> 1, VecI(ch.lo2), VecI(ch.hi2));
+  return clampv(rs_exact(v, ch.s2), VecI(ch.lo2), VecI(ch.hi2));
 }
 
 template <int NV, Pattern P>

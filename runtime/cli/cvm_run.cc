@@ -263,7 +263,7 @@ int run(const Options& o) {
     std::printf("plan: %s, %d threads; %.3f ms in steps (caller CPU %.3f ms)\n",
                 model->plan_summary().c_str(), model->threads(), total * 1e3, total_cpu * 1e3);
     std::printf("  wall ms    cpu ms  step\n");
-    for (size_t i = 0; i < order.size() && i < 25; ++i) {
+    for (size_t i = 0; i < order.size(); ++i) {
       std::printf("%9.3f %9.3f  %s\n", steps[order[i]].seconds * 1e3,
                   steps[order[i]].cpu_seconds * 1e3, steps[order[i]].step.c_str());
     }

@@ -360,3 +360,22 @@ TEST_CASE("plans fuse the network patterns and drop unread intermediates", "[fas
   CHECK(steps[0].rfind("conv_gemm conv2d_", 0) == 0);
   CHECK(m->plan_summary().find("unwritten entries 2") != std::string::npos);
 }
+
+TEST_CASE("fused right shifts by 1 at the int32 extremes", "[fast]") {
+  std::mt19937 rng(8);
+  const int32_t kMax = std::numeric_limits<int32_t>::max();
+  for (int prec : {2, 8, 16, 31, 32}) {
+    for (int shift : {1, 2, 31}) {
+      ModelBuilder b;
+      const std::vector<int64_t> s{1, 2, 3, 17};
+      int x = b.data(s, 32);
+      int y = b.op("cvm_right_shift", {{"precision", std::to_string(prec)}, {"shift_bit", std::to_string(shift)}}, {x}, s);
+      b.op("relu", {}, {y}, s);
+      std::vector<int32_t> v = input_values(rng, 102, kMax);
+      for (int i = 0; i < 102; i += 3) v[i] = i % 2 ? kMax : -kMax;
+      v[1] = kMax - 1;
+      v[4] = -kMax + 1;
+      CHECK(same_as_scalar(b, {v}, "shift " + std::to_string(prec) + "," + std::to_string(shift)));
+    }
+  }
+}
