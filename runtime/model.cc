@@ -488,7 +488,12 @@ std::vector<std::string> Model::plan_steps() const {
   for (const auto& step : impl_->plan->steps) {
     std::ostringstream line;
     line << step->kind();
-    for (uint32_t nid : step->nodes()) line << " " << impl_->graph.nodes[nid].name;
+    const std::vector<uint32_t> nodes = step->nodes();
+    const std::vector<bool> stored = step->stored();
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      line << " " << impl_->graph.nodes[nodes[i]].name;
+      if (i + 1 < nodes.size() && i < stored.size() && stored[i]) line << "(stored)";
+    }
     out.push_back(line.str());
   }
   return out;

@@ -16,11 +16,11 @@
 //    writes may hold it, else the group is cut before that node (or the
 //    node runs plain).
 //  - An intermediate entry is left unwritten only when a timeline of every
-//    access of the inference (reads and writes of every step, then the heads)
-//    shows that no read of its pool reaches the stale bytes before a write
-//    that covers them, and that no stale bytes remain at the end (pools
-//    persist into the next inference). Writes of operators not known to
-//    write their whole output count as not covering anything.
+//    access of an inference (the input's write, reads and writes of every
+//    step, then the heads), repeated inference after inference (pools
+//    persist), shows that no read of its pool ever reaches stale bytes.
+//    Writes of operators not known to write their whole output count as not
+//    covering anything.
 #include "runtime/plan.h"
 
 #include <algorithm>
@@ -76,6 +76,15 @@ class FusedStep : public Step {
  public:
   explicit FusedStep(ChainPlan chain) : chain_(std::move(chain)) {}
   ChainPlan& chain_plan() { return chain_; }
+  std::vector<bool> stored() const override {
+    std::vector<bool> out;
+    const size_t n = nodes().size();
+    // A chain step's first node is its first stage; other steps' first node
+    // is the source.
+    if (n > chain_.stages.size()) out.push_back(chain_.source_write_eid != kNoEntry);
+    for (const StagePlan& st : chain_.stages) out.push_back(st.write_eid != kNoEntry);
+    return out;
+  }
 
  protected:
   ChainPlan chain_;
@@ -1080,6 +1089,12 @@ class Planner {
   // Which writes of the groups can be left out (see the top of the file).
   std::vector<const Access*> decide_skips(std::vector<std::vector<Access>>& step_accesses) {
     std::vector<Access*> seq;
+    // Each inference starts by writing the input.
+    Access input{-1, Access::kWriteWhole, -1};
+    for (uint32_t nid = 0; nid < g_.nodes.size(); ++nid) {
+      if (g_.nodes[nid].is_data()) input.eid = g_.entry_id(nid, 0);
+    }
+    if (input.eid >= 0) seq.push_back(&input);
     for (auto& acc : step_accesses) {
       for (Access& a : acc) seq.push_back(&a);
     }
@@ -1111,26 +1126,33 @@ class Planner {
     return out;
   }
 
-  // Simulates one pool: bytes [lo, hi) differ from the plain executor's.
+  // Simulates one pool over consecutive inferences: bytes [lo, hi) may
+  // differ from the plain executor's. The pools start equal; each inference
+  // starts from the previous one's end state. False when a read can see
+  // differing bytes; true once the end state repeats (every later inference
+  // then behaves the same).
   bool pool_consistent(const std::vector<const Access*>& accesses,
                        const std::vector<bool>& skipped) const {
     int64_t lo = 0, hi = 0;
-    for (const Access* a : accesses) {
-      const int64_t n = bytes(a->eid);
-      if (a->type == Access::kRead) {
-        if (lo < hi && n > lo) return false;
-      } else if (a->candidate >= 0 && skipped[static_cast<size_t>(a->candidate)]) {
-        hi = std::max(hi, n);
-        lo = 0;
-      } else if (a->type == Access::kWriteWhole && lo < hi) {
-        lo = std::max(lo, n);
-        if (lo >= hi) lo = hi = 0;
+    for (int pass = 0; pass < 4; ++pass) {
+      const int64_t start_lo = lo, start_hi = hi;
+      for (const Access* a : accesses) {
+        const int64_t n = bytes(a->eid);
+        if (a->type == Access::kRead) {
+          if (lo < hi && n > lo) return false;
+        } else if (a->candidate >= 0 && skipped[static_cast<size_t>(a->candidate)]) {
+          hi = std::max(hi, n);
+          lo = 0;
+        } else if (a->type == Access::kWriteWhole && lo < hi) {
+          lo = std::max(lo, n);
+          if (lo >= hi) lo = hi = 0;
+        }
       }
+      if (lo == start_lo && hi == start_hi) return true;
     }
-    return !(lo < hi);
+    return false;
   }
 
- private:
   const Graph& g_;
   const kernels::Table* t_;
   ParamLookup params_;

@@ -52,6 +52,9 @@ class Step {
   virtual const char* kind() const = 0;
   // Nodes the step computes, in order.
   virtual std::vector<uint32_t> nodes() const = 0;
+  // Whether each of them stores its output (fused groups may leave
+  // intermediate entries unwritten).
+  virtual std::vector<bool> stored() const { return std::vector<bool>(nodes().size(), true); }
 };
 
 struct PlanSummary {

@@ -68,7 +68,9 @@ class Model {
   int threads() const;
 
   // How the executor runs the graph: a one-line summary, and one line per
-  // step (its kind and the nodes it computes), for reports and tests.
+  // step (its kind and the nodes it computes; "(stored)" marks an
+  // intermediate node of a fused group whose output is still written), for
+  // reports and tests.
   std::string plan_summary() const;
   std::vector<std::string> plan_steps() const;
   // Runs infer() once on `input` and returns, per step, its plan_steps()

@@ -341,7 +341,7 @@ TEST_CASE("fused plans keep every byte under hostile storage plans", "[fast]") {
       if (pick(rng, 0, 3) != 0) b.set_storage(i, static_cast<int>(pick(rng, 0, pools)));
     }
     std::vector<std::vector<int32_t>> in;
-    for (int k = 0; k < 3; ++k) in.push_back(input_values(rng, c * h * h, 127));
+    for (int k = 0; k < 5; ++k) in.push_back(input_values(rng, c * h * h, 127));
     if (same_as_scalar(b, in, what)) ++tested;
   }
   WARN("hostile plans that loaded: " << tested << " of 200");
