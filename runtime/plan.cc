@@ -24,6 +24,7 @@
 #include "runtime/plan.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -103,11 +104,13 @@ void parallel(const ExecContext& ctx, int64_t n, int threads, const F& fn) {
   pool->run(n, fn);
 }
 
+// Below this much work, waking a thread costs more than it saves.
+std::atomic<double> min_parallel_work{1 << 17};
+
 // How many threads a step of `work` elementary operations uses.
 int threads_for(const ExecContext& ctx, double work) {
-  constexpr double kPerThread = 1 << 17;  // below this, waking a thread costs more
   const int t = ctx.threads();
-  if (t <= 1 || work < kPerThread) return 1;
+  if (t <= 1 || work < min_parallel_work.load()) return 1;
   return t;
 }
 
@@ -202,6 +205,9 @@ struct PhaseGrid {
   std::vector<int64_t> toff;   // per tap (fh, fw): offset in the plane
   int64_t max_toff = 0;
 
+  int64_t slots = 0;
+  int64_t max_row_off = 0;  // largest tap row offset within a block
+
   PhaseGrid() = default;
   explicit PhaseGrid(const ConvShape& g) : sh(g.sh), sw(g.sw) {
     hp = g.h + 2 * g.ph;
@@ -218,6 +224,8 @@ struct PhaseGrid {
       }
     }
     plane_words = used * block_words;
+    slots = used;
+    max_row_off = ((g.fh - 1) * g.dh) / sh;
     for (int64_t fh = 0; fh < g.fh; ++fh) {
       for (int64_t fw = 0; fw < g.fw; ++fw) {
         const int64_t a = (fh * g.dh) % sh, b = (fw * g.dw) % sw;
@@ -234,14 +242,22 @@ struct PhaseGrid {
   // `tmp`: wp values of scratch.
   template <typename T, typename Row>
   void fill(T* out, T pad, T* tmp, const Row& row) const {
+    fill_rows(out, pad, tmp, row, 0, hr, block_words);
+  }
+
+  // Rows [r0, r1) of every block (rows past hr are padding), row r at
+  // out + slot * bw + (r - r0) * rs.
+  template <typename T, typename Row>
+  void fill_rows(T* out, T pad, T* tmp, const Row& row, int64_t r0, int64_t r1,
+                 int64_t bw) const {
     for (int64_t a = 0; a < sh; ++a) {
       bool any = false;
       for (int64_t b = 0; b < sw; ++b) any = any || slot[static_cast<size_t>(a * sw + b)] >= 0;
       if (!any) continue;
-      for (int64_t r = 0; r < hr; ++r) {
+      for (int64_t r = r0; r < r1; ++r) {
         const int64_t i = r * sh + a;
         if (sw == 1) {
-          T* dst = out + slot[static_cast<size_t>(a)] * block_words + r * rs;
+          T* dst = out + slot[static_cast<size_t>(a)] * bw + (r - r0) * rs;
           if (i < hp) {
             row(i, dst);
           } else {
@@ -253,7 +269,7 @@ struct PhaseGrid {
         for (int64_t b = 0; b < sw; ++b) {
           const int sl = slot[static_cast<size_t>(a * sw + b)];
           if (sl < 0) continue;
-          T* dst = out + sl * block_words + r * rs;
+          T* dst = out + sl * bw + (r - r0) * rs;
           if (i >= hp) {
             std::fill_n(dst, rs, pad);
             continue;
@@ -304,10 +320,13 @@ int grid_segments(const PhaseGrid& pg, int64_t ow, int64_t p0, int64_t np,
 
 class ConvGemmStep : public FusedStep {
  public:
+  // pack_first: the group writes where the data is, so all of it is packed
+  // before any output is written (else each thread packs what it reads).
   ConvGemmStep(std::vector<uint32_t> nodes, const kernels::Table* t, const ConvShape& g,
-               int64_t x_eid, int64_t bias_eid, const ParamView& weight, ChainPlan chain)
+               int64_t x_eid, int64_t bias_eid, const ParamView& weight, ChainPlan chain,
+               bool pack_first)
       : FusedStep(std::move(chain)), nodes_(std::move(nodes)), t_(t), g_(g), x_(x_eid),
-        bias_(bias_eid), pg_(g) {
+        bias_(bias_eid), pg_(g), pack_first_(pack_first) {
     const int64_t group = t->group;
     cg_ = ceil_div(g.c, group);
     taps_ = g.fh * g.fw;
@@ -319,9 +338,6 @@ class ConvGemmStep : public FusedStep {
     const int64_t kc_max = std::max<int64_t>(16, (int64_t(32) << 10) / (nb_ * 4));
     const int64_t chunks = ceil_div(k_, kc_max);
     kc_ = ceil_div(k_, chunks);
-    for (int64_t cg = 0; cg < cg_; ++cg) {
-      for (int64_t tap = 0; tap < taps_; ++tap) koff_.push_back(cg * pg_.plane_words + pg_.toff[tap]);
-    }
 
     // Weights: A[ob][k][m] = word of channels (cg*group ..) at tap (fh, fw)
     // of filter ob*mr + m; zero beyond the filters. The reference reads the
@@ -357,10 +373,12 @@ class ConvGemmStep : public FusedStep {
   }
 
   size_t shared_words() const override {
-    return static_cast<size_t>(xq_words() + tiles_ * nb_ + g_.o);
+    return static_cast<size_t>(bias_words() + (pack_first_ ? g_.n * window(0, pg_.grid).words : 0));
   }
   size_t thread_words() const override {
-    return static_cast<size_t>(std::max(ob_ * t_->mr * nb_, pg_.wp) + t_->mr);
+    // Packed window, offsets (int64), then tile accumulators or row scratch.
+    return static_cast<size_t>(max_window_words() + 2 + 2 * k_ +
+                               std::max(ob_ * t_->mr * nb_, pg_.wp) + t_->mr);
   }
   const char* kind() const override { return "conv_gemm"; }
   std::vector<uint32_t> nodes() const override { return nodes_; }
@@ -368,8 +386,7 @@ class ConvGemmStep : public FusedStep {
   void run(ExecContext& ctx) const override {
     const kernels::Chain chain = chain_.bind(ctx);
     const int32_t* x = ctx.data(x_);
-    uint32_t* xq = ctx.shared;
-    int32_t* bias = reinterpret_cast<int32_t*>(xq + xq_words() + tiles_ * nb_);
+    int32_t* bias = reinterpret_cast<int32_t*>(ctx.shared);
     if (bias_ != kNoEntry) {
       std::memcpy(bias, ctx.data(bias_), static_cast<size_t>(g_.o) * sizeof(int32_t));
     } else {
@@ -378,20 +395,13 @@ class ConvGemmStep : public FusedStep {
     const double macs = static_cast<double>(g_.n) * g_.o * pg_.grid * k_ * t_->group;
     const int threads = threads_for(ctx, macs / 16);
 
-    // 1. Pack the data (then the slack the last tiles read past the end).
-    const int64_t planes = g_.n * cg_;
-    parallel(ctx, planes, threads, [&](int64_t b, int64_t e, int thread) {
-      uint32_t* tmp = ctx.scratch[thread];
-      for (int64_t i = b; i < e; ++i) pack_plane(x, i / cg_, i % cg_, xq + i * pg_.plane_words, tmp);
-    });
-    std::fill_n(xq + xq_words(), tiles_ * nb_, t_->pad_word);
-
-    // 2. Products, by units of (image, group of tiles, run of oc blocks),
-    // split between threads by their cost. When the reduction is one chunk,
-    // a unit runs each oc block over its whole group of tiles (long runs of
-    // each output plane, the group's data staying in cache); else tile by
-    // tile, each over the unit's oc blocks.
-    const bool one_chunk = k_ <= kc_ && !getenv("CVM_AB");
+    // (Optionally all the data packed first, then) units of (image, group of tiles, run of oc blocks), split between
+    // threads by their cost. When the reduction is one chunk, a unit runs
+    // each oc block over its whole group of tiles (long runs of each output
+    // plane, the group's data staying in cache); else tile by tile, each over
+    // the unit's oc blocks. Each thread packs the rows of the data its units
+    // read into its own scratch, then computes: one parallel region.
+    const bool one_chunk = k_ <= kc_;
     int64_t group = 1;
     if (one_chunk) {
       group = std::max<int64_t>(1, (int64_t(192) << 10) / (k_ * nb_ * 4));
@@ -414,50 +424,127 @@ class ConvGemmStep : public FusedStep {
     };
     int64_t total = 0;
     for (int64_t u = 0; u < units; ++u) total += unit_cost(u);
+    uint32_t* packed = nullptr;
+    if (pack_first_) {
+      packed = ctx.shared + bias_words();
+      const Window w = window(0, pg_.grid);
+      parallel(ctx, g_.n * cg_, threads, [&](int64_t b, int64_t e, int thread) {
+        for (int64_t i = b; i < e; ++i) {
+          const int64_t n = i / cg_, cg = i % cg_;
+          pack_plane(x, n, cg, packed + n * w.words + cg * w.plane, ctx.scratch[thread], w);
+          if (cg == cg_ - 1) {
+            std::fill_n(packed + n * w.words + cg_ * w.plane, w.words - cg_ * w.plane,
+                        t_->pad_word);
+          }
+        }
+      });
+    }
     parallel(ctx, threads, threads, [&](int64_t tb, int64_t te, int thread) {
       for (int64_t tt = tb; tt < te; ++tt) {
         // The units whose cost prefix starts in this thread's share.
         const int64_t lo = total * tt / threads, hi = total * (tt + 1) / threads;
-        int64_t prefix = 0;
+        int64_t prefix = 0, first = -1, last = -1;
         for (int64_t u = 0; u < units; ++u) {
-          const int64_t c = unit_cost(u);
           if (prefix >= lo && prefix < hi) {
-            const int64_t s = u % segments, gi = (u / segments) % groups;
-            const int64_t n = u / segments / groups;
-            const int64_t t0 = gi * group, t1 = std::min(tiles_, t0 + group);
-            const int64_t ob0 = (ob_ * s) / segments, ob1 = (ob_ * (s + 1)) / segments;
-            if (one_chunk) {
-              for (int64_t ob = ob0; ob < ob1; ++ob) {
-                for (int64_t tile = t0; tile < t1; ++tile) {
-                  run_unit(chain, xq, bias, n, tile, ob, ob + 1, ctx.scratch[thread]);
-                }
-              }
-            } else {
-              for (int64_t tile = t0; tile < t1; ++tile) {
-                run_unit(chain, xq, bias, n, tile, ob0, ob1, ctx.scratch[thread]);
-              }
-            }
+            if (first < 0) first = u;
+            last = u + 1;
           }
-          prefix += c;
+          prefix += unit_cost(u);
+        }
+        if (first < 0) continue;
+        // Image by image.
+        for (int64_t u0 = first; u0 < last;) {
+          const int64_t n = u0 / segments / groups;
+          const int64_t u1 = std::min(last, (n + 1) * segments * groups);
+          run_units(chain, x, packed, bias, n, u0, u1, segments, groups, group, one_chunk,
+                    ctx.scratch[thread]);
+          u0 = u1;
         }
       }
     });
   }
 
  private:
-  int64_t xq_words() const { return g_.n * cg_ * pg_.plane_words; }
+  // Rows of each block a range of grid positions reads, and the words of
+  // the packed window.
+  struct Window {
+    int64_t r0 = 0, r1 = 0, bw = 0, plane = 0, words = 0;
+  };
+  Window window(int64_t p_begin, int64_t p_end) const {
+    Window w;
+    w.r0 = p_begin / pg_.rs;
+    // Vectors read up to nb_ positions past a tile's start; the columns of a
+    // tap reach into the next row.
+    const int64_t last = p_end + nb_ - 1;
+    w.r1 = last / pg_.rs + pg_.max_row_off + 2;
+    w.bw = (w.r1 - w.r0) * pg_.rs;
+    w.plane = pg_.slots * w.bw;
+    w.words = cg_ * w.plane + nb_ + pg_.rs;
+    return w;
+  }
+  int64_t bias_words() const { return g_.o + (g_.o & 1); }
+  int64_t max_window_words() const {
+    return window(0, pg_.grid).words;
+  }
 
-  void pack_plane(const int32_t* x, int64_t n, int64_t cg, uint32_t* dst, uint32_t* tmp) const {
+  void run_units(const kernels::Chain& chain, const int32_t* x, const uint32_t* packed,
+                 const int32_t* bias, int64_t n, int64_t u0, int64_t u1, int64_t segments,
+                 int64_t groups, int64_t group, bool one_chunk, uint32_t* scratch) const {
+    // The grid positions these units cover.
+    const int64_t g0 = (u0 / segments) % groups, g1 = ((u1 - 1) / segments) % groups;
+    const int64_t p_begin = packed ? 0 : g0 * group * nb_;
+    const int64_t p_end = packed ? pg_.grid : std::min(pg_.grid, (g1 + 1) * group * nb_);
+    const Window w = window(p_begin, p_end);
+    const uint32_t* xq = packed ? packed + n * w.words : scratch;
+    int64_t* koff = reinterpret_cast<int64_t*>(scratch + w.words + (w.words & 1));
+    uint32_t* rest = reinterpret_cast<uint32_t*>(koff + k_);
+    // Pack (`rest` doubles as the row scratch), then the offsets of the
+    // window's layout.
+    if (!packed) {
+      for (int64_t cg = 0; cg < cg_; ++cg) pack_plane(x, n, cg, scratch + cg * w.plane, rest, w);
+      std::fill_n(scratch + cg_ * w.plane, w.words - cg_ * w.plane, t_->pad_word);
+    }
+    for (int64_t cg = 0; cg < cg_; ++cg) {
+      for (int64_t tap = 0; tap < taps_; ++tap) {
+        const int64_t off = pg_.toff[tap];
+        const int64_t slot = off / pg_.block_words, in_block = off % pg_.block_words;
+        koff[cg * taps_ + tap] = cg * w.plane + slot * w.bw + in_block;
+      }
+    }
+    const uint32_t* base = xq - w.r0 * pg_.rs;  // grid position p at base + p
+    for (int64_t u = u0; u < u1; ++u) {
+      const int64_t s = u % segments, gi = (u / segments) % groups;
+      const int64_t t0 = gi * group, t1 = std::min(tiles_, t0 + group);
+      const int64_t ob0 = (ob_ * s) / segments, ob1 = (ob_ * (s + 1)) / segments;
+      if (one_chunk) {
+        for (int64_t ob = ob0; ob < ob1; ++ob) {
+          for (int64_t tile = t0; tile < t1; ++tile) {
+            run_unit(chain, base, koff, bias, n, tile, ob, ob + 1, rest);
+          }
+        }
+      } else {
+        for (int64_t tile = t0; tile < t1; ++tile) {
+          run_unit(chain, base, koff, bias, n, tile, ob0, ob1, rest);
+        }
+      }
+    }
+  }
+
+  void pack_plane(const int32_t* x, int64_t n, int64_t cg, uint32_t* dst, uint32_t* tmp,
+                  const Window& w) const {
     const int64_t group = t_->group;
     const int channels = static_cast<int>(std::min<int64_t>(group, g_.c - cg * group));
     const int64_t plane = g_.h * g_.w;
     const int32_t* src = x + (n * g_.c + cg * group) * plane;
     const uint32_t pad = t_->pad_word;
     if (g_.ph == 0 && g_.pw == 0 && g_.sh == 1 && g_.sw == 1 && pg_.plane_words == plane) {
-      t_->pack_words(src, plane, channels, plane, dst);  // one run
+      // One run: rows [r0, min(r1, h)) of the plane, then padding.
+      const int64_t rows = std::max<int64_t>(0, std::min(w.r1, g_.h) - w.r0);
+      t_->pack_words(src + w.r0 * g_.w, plane, channels, rows * g_.w, dst);
+      std::fill_n(dst + rows * g_.w, w.bw - rows * g_.w, pad);
       return;
     }
-    pg_.fill<uint32_t>(dst, pad, tmp, [&](int64_t i, uint32_t* row) {
+    pg_.fill_rows<uint32_t>(dst, pad, tmp, [&](int64_t i, uint32_t* row) {
       const int64_t xi = i - g_.ph;
       if (xi < 0 || xi >= g_.h) {
         std::fill_n(row, pg_.wp, pad);
@@ -466,18 +553,19 @@ class ConvGemmStep : public FusedStep {
       std::fill_n(row, g_.pw, pad);
       t_->pack_words(src + xi * g_.w, plane, channels, g_.w, row + g_.pw);
       std::fill_n(row + g_.pw + g_.w, pg_.wp - g_.pw - g_.w, pad);
-    });
+    }, w.r0, w.r1, w.bw);
   }
 
-  void run_unit(const kernels::Chain& chain, const uint32_t* xq, const int32_t* bias, int64_t n,
-                int64_t tile, int64_t ob0, int64_t ob1, uint32_t* scratch) const {
+  void run_unit(const kernels::Chain& chain, const uint32_t* base, const int64_t* koff,
+                const int32_t* bias, int64_t n, int64_t tile, int64_t ob0, int64_t ob1,
+                uint32_t* scratch) const {
     const int64_t p0 = tile * nb_;
     const int64_t np = std::min(nb_, pg_.grid - p0);
     const int nvec = static_cast<int>(ceil_div(np, t_->lanes));
     const int64_t mr = t_->mr;
     int32_t* ctile = reinterpret_cast<int32_t*>(scratch);
     int32_t* add = ctile + ob_ * mr * nb_;
-    const uint32_t* b = xq + n * cg_ * pg_.plane_words + p0;
+    const uint32_t* b = base + p0;
     const int64_t pixels = g_.pixels();
     if (k_ <= kc_ && pg_.rs == g_.ow && chain.pattern != kernels::Pattern::kGeneric) {
       // Grid positions are output pixels: the chain runs on the registers.
@@ -488,7 +576,7 @@ class ConvGemmStep : public FusedStep {
           add[m] = static_cast<int32_t>(static_cast<uint32_t>(bias[oc0 + m]) -
                                         static_cast<uint32_t>(comp_[oc0 + m]));
         }
-        t_->gemm_fused(a_.data() + ob * k_ * mr, b, koff_.data(), k_, chain,
+        t_->gemm_fused(a_.data() + ob * k_ * mr, b, koff, k_, chain,
                        (n * g_.o + oc0) * pixels + p0, pixels, np, rows, add);
       }
       return;
@@ -500,7 +588,7 @@ class ConvGemmStep : public FusedStep {
       const bool last = k0 + kc >= k_;
       for (int64_t ob = ob0; ob < ob1; ++ob) {
         int32_t* c = ctile + (ob - ob0) * mr * nb_;
-        t_->gemm(a_.data() + (ob * k_ + k0) * mr, b, koff_.data() + k0, kc, c, nb_, nvec, k0 > 0);
+        t_->gemm(a_.data() + (ob * k_ + k0) * mr, b, koff + k0, kc, c, nb_, nvec, k0 > 0);
         if (!last || nsegs == 0) continue;
         const int64_t oc0 = ob * mr;
         const int rows = static_cast<int>(std::min(mr, g_.o - oc0));
@@ -519,8 +607,8 @@ class ConvGemmStep : public FusedStep {
   ConvShape g_;
   int64_t x_, bias_;
   PhaseGrid pg_;
+  bool pack_first_ = false;
   int64_t cg_ = 0, taps_ = 0, k_ = 0, nb_ = 0, tiles_ = 0, ob_ = 0, kc_ = 0;
-  std::vector<int64_t> koff_;
   std::vector<uint32_t> a_;
   std::vector<int32_t> comp_;
 };
@@ -986,9 +1074,10 @@ class Planner {
     acc->push_back({out, Access::kWriteWhole, 0});
     std::vector<uint32_t> nodes{nid};
     *used = 1;
-    // The matrix-product kernel packs the data and copies the bias before it
-    // writes anything (and nothing writes a pre-packed weight): the nodes
-    // after the convolution may write where its inputs were.
+    // The matrix-product kernel copies the bias before it writes anything,
+    // packs the data first when the group writes where it is (see
+    // ConvGemmStep), and nothing writes a pre-packed weight: the nodes after
+    // the convolution may write where its inputs were.
     if (!depthwise) readonly.clear();
     extend_chain(i + 1, out, true, &readonly, &written, &chain, &nodes, acc, used);
     const int64_t x = eid(node.inputs[0]);
@@ -997,7 +1086,9 @@ class Planner {
       return std::make_unique<DepthwiseStep>(nodes, t_, g, x, eid(node.inputs[1]), bias,
                                              std::move(chain));
     }
-    return std::make_unique<ConvGemmStep>(nodes, t_, g, x, bias, weight, std::move(chain));
+    const bool pack_first = written.count(sid(x)) > 0;
+    return std::make_unique<ConvGemmStep>(nodes, t_, g, x, bias, weight, std::move(chain),
+                                          pack_first);
   }
 
   std::unique_ptr<Step> try_dense(size_t i, const KernelInfo& k, int64_t out, size_t* used,
@@ -1165,6 +1256,8 @@ class Planner {
 };
 
 }  // namespace
+
+double set_min_parallel_work(double work) { return min_parallel_work.exchange(work); }
 
 std::unique_ptr<Plan> make_plan(const Graph& graph, const kernels::Table* table,
                                 ParamLookup params, const void* params_ctx) {

@@ -103,6 +103,11 @@ struct ParamView {
 // The parameter bound to variable node `nid` (false: none).
 using ParamLookup = bool (*)(const void* ctx, uint32_t nid, ParamView* out);
 
+// Steps with less work than this (about one elementary operation each) run
+// on the calling thread alone; tests set 0 to run every step on all threads.
+// Returns the previous value.
+double set_min_parallel_work(double work);
+
 // Builds the plan for `graph` with the kernels of `table` (null: every node
 // through its scalar kernel).
 std::unique_ptr<Plan> make_plan(const Graph& graph, const kernels::Table* table,

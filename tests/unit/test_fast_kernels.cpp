@@ -14,6 +14,7 @@
 
 #include "cvm/model.hpp"
 #include "graph/error.h"
+#include "runtime/plan.h"
 #include "tools/model_builder.h"
 
 using cvm::tools::ModelBuilder;
@@ -29,8 +30,14 @@ std::vector<cvm::Isa> fast_levels() {
   return out;
 }
 
+// Restores the ISA level, and runs every step on all threads meanwhile
+// (even the tiny ones of these tests).
 struct IsaGuard {
-  ~IsaGuard() { cvm::set_isa(cvm::Isa::kAuto); }
+  double saved = cvm::set_min_parallel_work(0);
+  ~IsaGuard() {
+    cvm::set_isa(cvm::Isa::kAuto);
+    cvm::set_min_parallel_work(saved);
+  }
 };
 
 // Heads of consecutive inferences, or the error code of the load.
