@@ -126,6 +126,14 @@ struct Table {
                    const Segment* segments, int num_segments, int64_t flat0, int64_t plane,
                    int64_t n, int64_t c0, const int32_t* add);
 
+  // Depthwise convolution of one h x w plane straight from it (zeros
+  // outside): out[r][q] = sum w[i][k] * x[r * sh - ph + i * dh][q * sw - pw + k * dw]
+  // (wrapping int32), out being oh x ow. False (nothing done) for strides
+  // this ISA has no direct kernel for.
+  bool (*depthwise_direct)(const int32_t* x, int64_t h, int64_t w, const int32_t* wt, int64_t fh,
+                           int64_t fw, int64_t sh, int64_t sw, int64_t ph, int64_t pw,
+                           int64_t dh, int64_t dw, int64_t oh, int64_t ow, int32_t* out);
+
   // out[p] = sum_t w[t] * x[toff[t] + p] for p < count (wrapping int32).
   void (*depthwise)(const int32_t* x, const int64_t* toff, const int32_t* w, int taps,
                     int64_t count, int32_t* out);

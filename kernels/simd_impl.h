@@ -125,7 +125,10 @@ void split_phases(const int32_t* src, int64_t count, int64_t s, int32_t* dst,
     }
   }
 #endif
-  for (int64_t i = k * s; i < count; ++i) dst[(i % s) * phase_stride + i / s] = src[i];
+  for (int64_t r = 0; r < s; ++r) {
+    int32_t* d = dst + r * phase_stride;
+    for (int64_t i = k * s + r, j = k; i < count; i += s, ++j) d[j] = src[i];
+  }
 }
 
 void max_pool(const int32_t* x, int64_t h, int64_t w, int64_t ph, int64_t pw, int64_t sh,
@@ -266,6 +269,100 @@ void epilogue(const Chain& ch, const int32_t* tile, int64_t ldc, int rows, const
                 n, c0 + m, add[m]);
     }
   }
+}
+
+// ------------------------------------------------------ direct depthwise
+
+// Lanes j of a vector whose column c0 + j lies in [0, w) and whose output
+// q0 + j lies in [0, ow).
+inline int64_t valid_lanes_lo(int64_t c0) { return c0 < 0 ? -c0 : 0; }
+inline int64_t ceil_div_nonneg(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// The masked load of x[c0 .. c0 + kLanes) (lanes outside [lo, hi) zero);
+// no lane outside the plane row is touched.
+inline VecI load_lanes(const int32_t* row, int64_t c0, int64_t lo, int64_t hi) {
+  if (lo >= hi) return VecI(0);
+  const int32_t* p = reinterpret_cast<const int32_t*>(reinterpret_cast<uintptr_t>(row) +
+                                                      static_cast<uintptr_t>(c0) * 4u);
+#if defined(__AVX512F__)
+  const uint32_t m = ((hi >= 32 ? 0xFFFFFFFFu : ((1u << hi) - 1u)) & ~((1u << lo) - 1u)) & 0xFFFFu;
+  return VecI(_mm512_maskz_loadu_epi32(static_cast<__mmask16>(m), p));
+#else
+  const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i mask = _mm256_and_si256(
+      _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(hi)), idx),
+      _mm256_cmpgt_epi32(idx, _mm256_set1_epi32(static_cast<int>(lo) - 1)));
+  return VecI(_mm256_maskload_epi32(p, mask));
+#endif
+}
+
+bool depthwise_direct(const int32_t* x, int64_t h, int64_t w, const int32_t* wt, int64_t fh,
+                      int64_t fw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh,
+                      int64_t dw, int64_t oh, int64_t ow, int32_t* out) {
+  // Only stride 2 (AVX-512): for stride 1 the flattened phase layout is
+  // faster (no per-vector edge logic).
+#if defined(__AVX512F__)
+  if (!(sw == 2 && dw == 1)) return false;
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+#else
+  return false;
+#endif
+  const int64_t taps = fh * fw;
+  if (taps > 64) return false;
+  VecI wv[64];
+  for (int64_t t = 0; t < taps; ++t) wv[t] = VecI(wt[t]);
+  // Vectors whose every tap reads inside the row: q0 in [q_lo, q_hi].
+  const int64_t span = sw == 1 ? (fw - 1) * dw + kLanes : 2 * kLanes + fw - 1;
+  const int64_t q_lo = ceil_div_nonneg(pw, sw);
+  const int64_t q_hi = (w - span + pw) >= 0 ? (w - span + pw) / sw : -1;
+  for (int64_t r = 0; r < oh; ++r) {
+    int32_t* orow = out + r * ow;
+    int64_t i0 = 0, i1 = fh;  // the filter rows inside the plane
+    while (i0 < fh && r * sh - ph + i0 * dh < 0) ++i0;
+    while (i1 > i0 && r * sh - ph + (i1 - 1) * dh >= h) --i1;
+    for (int64_t q0 = 0; q0 < ow; q0 += kLanes) {
+      const int64_t n = ow - q0 < kLanes ? ow - q0 : kLanes;
+      VecI acc(0);
+      const bool interior = n == kLanes && q0 >= q_lo && q0 <= q_hi;
+      for (int64_t i = i0; i < i1; ++i) {
+        const int32_t* xr = x + (r * sh - ph + i * dh) * w;
+        const VecI* wr = wv + i * fw;
+        if (interior && sw == 1) {
+          const int32_t* p = xr + q0 - pw;
+          for (int64_t k = 0; k < fw; ++k) acc = acc + VecI::load_unaligned(p + k * dw) * wr[k];
+          continue;
+        }
+        for (int64_t k = 0; k < fw; ++k) {
+          VecI v;
+          if (sw == 1) {
+            const int64_t c0 = q0 - pw + k * dw;
+            v = load_lanes(xr, c0, valid_lanes_lo(c0), std::min<int64_t>(n, w - c0));
+          } else {
+#if defined(__AVX512F__)
+            // Input columns c0 + 2j: the even lanes of 32 from c0.
+            const int64_t c0 = 2 * q0 - pw + k;
+            VecI a, b;
+            if (interior) {
+              a = VecI::load_unaligned(xr + c0);
+              b = VecI::load_unaligned(xr + c0 + 16);
+            } else {
+              a = load_lanes(xr, c0, valid_lanes_lo(c0), std::min<int64_t>(16, w - c0));
+              b = load_lanes(xr, c0 + 16, valid_lanes_lo(c0 + 16), std::min<int64_t>(16, w - c0 - 16));
+            }
+            v = VecI(_mm512_permutex2var_epi32(a, even, b));
+#endif
+          }
+          acc = acc + v * wr[k];
+        }
+      }
+      if (n == kLanes) {
+        acc.store_unaligned(orow + q0);
+      } else {
+        store_n(orow + q0, acc, n);
+      }
+    }
+  }
+  return true;
 }
 
 // ------------------------------------------------------ ISA-specific parts
@@ -553,6 +650,7 @@ Table make_table() {
   t.epilogue = epilogue;
   t.gemm_fused = gemm_fused;
   t.depthwise = depthwise;
+  t.depthwise_direct = depthwise_direct;
   t.max_pool = max_pool;
   t.split_phases = split_phases;
   t.dense = dense;

@@ -241,18 +241,26 @@ struct PhaseGrid {
   // Fills one plane: `row(i, dst)` writes padded row i (wp values) to dst.
   // `tmp`: wp values of scratch.
   template <typename T, typename Row>
-  void fill(T* out, T pad, T* tmp, const Row& row) const {
-    fill_rows(out, pad, tmp, row, 0, hr, block_words);
+  void fill(T* out, T pad, T* tmp, const Row& row,
+            void (*split)(const int32_t*, int64_t, int64_t, int32_t*, int64_t) = nullptr) const {
+    fill_rows(out, pad, tmp, row, 0, hr, block_words, split);
   }
 
   // Rows [r0, r1) of every block (rows past hr are padding), row r at
-  // out + slot * bw + (r - r0) * rs.
+  // out + slot * bw + (r - r0) * rs. `split` (the table's split_phases, for
+  // 32-bit T) splits a row into all its column phases at once when their
+  // blocks are consecutive.
   template <typename T, typename Row>
-  void fill_rows(T* out, T pad, T* tmp, const Row& row, int64_t r0, int64_t r1,
-                 int64_t bw) const {
+  void fill_rows(T* out, T pad, T* tmp, const Row& row, int64_t r0, int64_t r1, int64_t bw,
+                 void (*split)(const int32_t*, int64_t, int64_t, int32_t*, int64_t) = nullptr)
+      const {
     for (int64_t a = 0; a < sh; ++a) {
-      bool any = false;
-      for (int64_t b = 0; b < sw; ++b) any = any || slot[static_cast<size_t>(a * sw + b)] >= 0;
+      bool any = false, consecutive = split != nullptr && sizeof(T) == 4;
+      for (int64_t b = 0; b < sw; ++b) {
+        const int sl = slot[static_cast<size_t>(a * sw + b)];
+        any = any || sl >= 0;
+        consecutive = consecutive && sl >= 0 && sl == slot[static_cast<size_t>(a * sw)] + b;
+      }
       if (!any) continue;
       for (int64_t r = r0; r < r1; ++r) {
         const int64_t i = r * sh + a;
@@ -266,6 +274,15 @@ struct PhaseGrid {
           continue;
         }
         if (i < hp) row(i, tmp);
+        if (consecutive && i < hp) {
+          T* dst = out + slot[static_cast<size_t>(a * sw)] * bw + (r - r0) * rs;
+          split(reinterpret_cast<const int32_t*>(tmp), wp, sw, reinterpret_cast<int32_t*>(dst), bw);
+          for (int64_t b = 0; b < sw; ++b) {
+            const int64_t filled = b < wp ? (wp - b + sw - 1) / sw : 0;
+            std::fill(dst + b * bw + filled, dst + b * bw + rs, pad);
+          }
+          continue;
+        }
         for (int64_t b = 0; b < sw; ++b) {
           const int sl = slot[static_cast<size_t>(a * sw + b)];
           if (sl < 0) continue;
@@ -553,7 +570,7 @@ class ConvGemmStep : public FusedStep {
       std::fill_n(row, g_.pw, pad);
       t_->pack_words(src + xi * g_.w, plane, channels, g_.w, row + g_.pw);
       std::fill_n(row + g_.pw + g_.w, pg_.wp - g_.pw - g_.w, pad);
-    }, w.r0, w.r1, w.bw);
+    }, w.r0, w.r1, w.bw, t_->split_phases);
   }
 
   void run_unit(const kernels::Chain& chain, const uint32_t* base, const int64_t* koff,
@@ -650,6 +667,12 @@ class DepthwiseStep : public FusedStep {
       for (int64_t i = b; i < e; ++i) {
         const int64_t n = i / g_.c, c = i % g_.c;
         const int32_t* src = x + i * g_.h * g_.w;
+        const int32_t add = bias ? bias[c] : 0;
+        if (t_->depthwise_direct(src, g_.h, g_.w, w + c * taps, g_.fh, g_.fw, g_.sh, g_.sw,
+                                 g_.ph, g_.pw, g_.dh, g_.dw, g_.oh, g_.ow, out)) {
+          t_->chain(chain, out, g_.pixels(), i * g_.pixels(), n, c, add);
+          continue;
+        }
         pg_.fill<int32_t>(plane, 0, tmp, [&](int64_t r, int32_t* row) {
           const int64_t xi = r - g_.ph;
           if (xi < 0 || xi >= g_.h) {
@@ -659,17 +682,23 @@ class DepthwiseStep : public FusedStep {
           std::fill_n(row, g_.pw, 0);
           std::memcpy(row + g_.pw, src + xi * g_.w, static_cast<size_t>(g_.w) * sizeof(int32_t));
           std::fill_n(row + g_.pw + g_.w, pg_.wp - g_.pw - g_.w, 0);
-        });
+        }, t_->split_phases);
         t_->depthwise(plane, pg_.toff.data(), w + c * taps, static_cast<int>(taps), pg_.grid,
                       grid);
-        const int32_t* res = grid;
-        if (pg_.rs != g_.ow) {
+        if (pg_.rs == g_.ow) {
+          t_->chain(chain, grid, g_.pixels(), i * g_.pixels(), n, c, add);
+        } else if (g_.ow >= 2 * t_->lanes) {
+          // Row by row from the grid.
+          for (int64_t r = 0; r < g_.oh; ++r) {
+            t_->chain(chain, grid + r * pg_.rs, g_.ow, i * g_.pixels() + r * g_.ow, n, c, add);
+          }
+        } else {
+          // Short rows: compacted first, one call.
           for (int64_t r = 0; r < g_.oh; ++r) {
             std::memcpy(out + r * g_.ow, grid + r * pg_.rs, static_cast<size_t>(g_.ow) * 4);
           }
-          res = out;
+          t_->chain(chain, out, g_.pixels(), i * g_.pixels(), n, c, add);
         }
-        t_->chain(chain, res, g_.pixels(), i * g_.pixels(), n, c, bias ? bias[c] : 0);
       }
     });
   }
