@@ -131,9 +131,20 @@ void split_phases(const int32_t* src, int64_t count, int64_t s, int32_t* dst,
   }
 }
 
+#if defined(__AVX512F__)
+void max_pool_direct(const int32_t*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                     int64_t, int64_t, int64_t, int64_t, int32_t*);
+#endif
+
 void max_pool(const int32_t* x, int64_t h, int64_t w, int64_t ph, int64_t pw, int64_t sh,
               int64_t sw, int64_t top, int64_t left, int64_t oh, int64_t ow, int32_t* out,
               int32_t* scratch) {
+#if defined(__AVX512F__)
+  if (sw <= 2) {
+    max_pool_direct(x, h, w, ph, pw, sh, sw, top, left, oh, ow, out);
+    return;
+  }
+#endif
   // Row of vertical maxima, padded left and right with INT32_MIN, then its
   // columns split by phase.
   const int64_t len = (ow + 2 * kLanes) * sw + pw;  // padded row length used
@@ -295,6 +306,55 @@ inline VecI load_lanes(const int32_t* row, int64_t c0, int64_t lo, int64_t hi) {
   return VecI(_mm256_maskload_epi32(p, mask));
 #endif
 }
+
+#if defined(__AVX512F__)
+// x[c0 + j] for lanes j in [lo, hi), INT32_MIN elsewhere; nothing outside
+// the row is touched.
+inline __m512i load_lanes_min(const int32_t* row, int64_t c0, int64_t lo, int64_t hi) {
+  const __m512i fill = _mm512_set1_epi32(INT32_MIN);
+  if (lo >= hi) return fill;
+  const int32_t* p = reinterpret_cast<const int32_t*>(reinterpret_cast<uintptr_t>(row) +
+                                                      static_cast<uintptr_t>(c0) * 4u);
+  const uint32_t m = ((hi >= 32 ? 0xFFFFFFFFu : ((1u << hi) - 1u)) & ~((1u << lo) - 1u)) & 0xFFFFu;
+  return _mm512_mask_loadu_epi32(fill, static_cast<__mmask16>(m), p);
+}
+
+// max_pool2d of a plane straight from it, for strides 1 and 2: only
+// positions inside the plane count (each window holds at least one).
+void max_pool_direct(const int32_t* x, int64_t h, int64_t w, int64_t ph, int64_t pw, int64_t sh,
+                     int64_t sw, int64_t top, int64_t left, int64_t oh, int64_t ow,
+                     int32_t* out) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  for (int64_t r = 0; r < oh; ++r) {
+    const int64_t t0 = r * sh - top;
+    const int64_t r0 = t0 < 0 ? 0 : t0;
+    const int64_t r1 = t0 + ph < h ? t0 + ph : h;
+    int32_t* orow = out + r * ow;
+    for (int64_t q0 = 0; q0 < ow; q0 += 16) {
+      const int64_t n = ow - q0 < 16 ? ow - q0 : 16;
+      __m512i best = _mm512_set1_epi32(INT32_MIN);
+      for (int64_t i = r0; i < r1; ++i) {
+        const int32_t* xr = x + i * w;
+        for (int64_t k = 0; k < pw; ++k) {
+          __m512i v;
+          if (sw == 1) {
+            const int64_t c0 = q0 - left + k;
+            v = load_lanes_min(xr, c0, c0 < 0 ? -c0 : 0, std::min<int64_t>(n, w - c0));
+          } else {
+            const int64_t c0 = 2 * q0 - left + k;
+            const __m512i a = load_lanes_min(xr, c0, c0 < 0 ? -c0 : 0, std::min<int64_t>(16, w - c0));
+            const __m512i b = load_lanes_min(xr, c0 + 16, c0 + 16 < 0 ? -(c0 + 16) : 0,
+                                             std::min<int64_t>(16, w - c0 - 16));
+            v = _mm512_permutex2var_epi32(a, even, b);
+          }
+          best = _mm512_max_epi32(best, v);
+        }
+      }
+      _mm512_mask_storeu_epi32(orow + q0, static_cast<__mmask16>((1u << n) - 1u), best);
+    }
+  }
+}
+#endif
 
 bool depthwise_direct(const int32_t* x, int64_t h, int64_t w, const int32_t* wt, int64_t fh,
                       int64_t fw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh,
