@@ -72,6 +72,14 @@ struct Chain {
   void finalize();
 };
 
+// Where the lanes of a product tile go: the lanes set in mask[v] of vector
+// v are output pixels out[v], out[v] + 1, ... in lane order.
+struct TileMap {
+  int nvec = 0;
+  uint32_t mask[4] = {0, 0, 0, 0};
+  int64_t out[4] = {0, 0, 0, 0};
+};
+
 // A run of one tile row: `len` values at column `offset` of the tile go to
 // output pixels [out, out + len).
 struct Segment {
@@ -110,14 +118,15 @@ struct Table {
   void (*chain)(const Chain& chain, const int32_t* src, int64_t len, int64_t flat, int64_t n,
                 int64_t c, int32_t add);
 
-  // gemm (kc rows, from zero) then the chain's pattern on the accumulators:
-  // row m (< rows) is stored at dst + m * plane, its first np values, after
-  // adding add[m]; the residual operand is read at the same offsets from
-  // chain.operand + (dst - chain.final_write). Returns false, doing
-  // nothing, for a generic chain.
+  // gemm (kc rows, from zero or from the partial sums cin[m][...], rows ldc
+  // apart) then the chain's pattern on the accumulators, row m (< rows)
+  // plus add[m], stored through `map` at chain.final_write + flat0 + m *
+  // plane (the residual operand read likewise from chain.operand). Returns
+  // false, doing nothing, for a generic chain or a map this ISA cannot
+  // store (lanes that are not a prefix, without AVX-512).
   bool (*gemm_fused)(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc,
-                     const Chain& chain, int64_t flat, int64_t plane, int64_t np, int rows,
-                     const int32_t* add);
+                     const int32_t* cin, int64_t ldc, const Chain& chain, int64_t flat0,
+                     int64_t plane, int rows, const int32_t* add, const TileMap& map);
 
   // The chain over `rows` rows of a product tile (rows `ldc` apart): row m
   // is output channel c0 + m of image n, its flat index flat0 + m * plane

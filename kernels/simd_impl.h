@@ -447,10 +447,14 @@ void pack_words(const int32_t* x, int64_t cs, int channels, int64_t count, uint3
     }
     _mm512_storeu_si512(out + p, _mm512_xor_si512(word, flip));
   }
-  for (; p < count; ++p) {
-    uint32_t word = 0;
-    for (int j = 0; j < channels; ++j) word |= (static_cast<uint32_t>(x[j * cs + p]) & 0xFFu) << (8 * j);
-    out[p] = word ^ kPadWord;
+  if (p < count) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (count - p)) - 1u);
+    __m512i word = _mm512_setzero_si512();
+    for (int j = 0; j < channels; ++j) {
+      __m512i v = _mm512_and_si512(_mm512_maskz_loadu_epi32(m, x + j * cs + p), bytes);
+      word = _mm512_or_si512(word, _mm512_slli_epi32(v, 8 * j));
+    }
+    _mm512_mask_storeu_epi32(out + p, m, _mm512_xor_si512(word, flip));
   }
 }
 
@@ -574,21 +578,48 @@ void gemm(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc,
   }
 }
 
-// The epilogue patterns on one vector (cnt valid lanes at `i` of the row).
+// The epilogue patterns on one vector, y the residual operand.
 template <Pattern P>
-inline VecI pattern_value(const Chain& ch, VecI x, const int32_t* op, int64_t cnt) {
+inline VecI pattern_value(const Chain& ch, VecI x, VecI y) {
   if (P == Pattern::kStore) return x;
   if (P == Pattern::kClamp) return clampv(x, VecI(ch.lo1), VecI(ch.hi1));
   VecI v = clampv(rs_exact(x, ch.s1), VecI(ch.lo1), VecI(ch.hi1));
   if (P == Pattern::kShiftClamp) return v;
-  v = v + (cnt == kLanes ? VecI::load_unaligned(op) : load_n(op, cnt));
+  v = v + y;
   return clampv(rs_exact(v, ch.s2), VecI(ch.lo2), VecI(ch.hi2));
+}
+
+constexpr uint32_t kFull = (1u << kLanes) - 1u;
+
+// Loads the lanes of `mask` from consecutive values at p (AVX-512: any
+// mask, expanded; AVX2: a prefix).
+inline VecI load_expand(const int32_t* p, uint32_t mask) {
+  if (mask == kFull) return VecI::load_unaligned(p);
+#if defined(__AVX512F__)
+  return VecI(_mm512_maskz_expandloadu_epi32(static_cast<__mmask16>(mask), p));
+#else
+  return load_n(p, __builtin_popcount(mask));
+#endif
+}
+
+// Stores the lanes of `mask` to consecutive values at p.
+inline void store_compress(int32_t* p, VecI v, uint32_t mask) {
+  if (mask == kFull) {
+    v.store_unaligned(p);
+    return;
+  }
+#if defined(__AVX512F__)
+  const __m512i packed = _mm512_maskz_compress_epi32(static_cast<__mmask16>(mask), v);
+  _mm512_mask_storeu_epi32(p, static_cast<__mmask16>((1u << __builtin_popcount(mask)) - 1u), packed);
+#else
+  store_n(p, v, __builtin_popcount(mask));
+#endif
 }
 
 template <int NV, Pattern P>
 void gemm_fused_tile(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc,
-                     const Chain& ch, int64_t flat, int64_t plane, int64_t np, int rows,
-                     const int32_t* add) {
+                     const int32_t* cin, int64_t ldc, const Chain& ch, int64_t flat0,
+                     int64_t plane, int rows, const int32_t* add, const TileMap& map) {
 #if defined(__AVX512F__)
   using Reg = __m512i;
 #else
@@ -598,7 +629,9 @@ void gemm_fused_tile(const uint32_t* a, const uint32_t* b, const int64_t* koff, 
 #pragma GCC unroll 8
   for (int m = 0; m < kMr; ++m) {
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) acc[m][v] = VecI(0);
+    for (int v = 0; v < NV; ++v) {
+      acc[m][v] = cin ? Reg(VecI::load_unaligned(cin + m * ldc + v * kLanes)) : Reg(VecI(0));
+    }
   }
   for (int64_t k = 0; k < kc; ++k) {
     Reg bv[NV];
@@ -618,47 +651,47 @@ void gemm_fused_tile(const uint32_t* a, const uint32_t* b, const int64_t* koff, 
 #endif
     }
   }
-  int32_t* dst = ch.final_write + flat;
-  const int32_t* op = ch.operand ? ch.operand + flat : nullptr;
+  int32_t* dst = ch.final_write + flat0;
+  const int32_t* op = P == Pattern::kResidual ? ch.operand + flat0 : nullptr;
 #pragma GCC unroll 8
   for (int m = 0; m < kMr; ++m) {
     if (m >= rows) break;
     const VecI am(add[m]);
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
-      const int64_t at = m * plane + v * kLanes;
-      const int64_t cnt = np - v * kLanes < kLanes ? np - v * kLanes : kLanes;
-      if (cnt <= 0) break;
-      const VecI y = pattern_value<P>(ch, VecI(acc[m][v]) + am, op ? op + at : nullptr, cnt);
-      if (cnt == kLanes) {
-        y.store_unaligned(dst + at);
-      } else {
-        store_n(dst + at, y, cnt);
-      }
+      const uint32_t mask = map.mask[v];
+      if (!mask) continue;
+      const int64_t at = m * plane + map.out[v];
+      const VecI y = P == Pattern::kResidual ? load_expand(op + at, mask) : VecI(0);
+      store_compress(dst + at, pattern_value<P>(ch, VecI(acc[m][v]) + am, y), mask);
     }
   }
 }
 
 template <Pattern P>
 void gemm_fused_p(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc,
-                  const Chain& ch, int64_t flat, int64_t plane, int64_t np, int rows,
-                  const int32_t* add) {
-  const int64_t nvec = (np + kLanes - 1) / kLanes;
-  switch (nvec) {
-    case 1: gemm_fused_tile<1, P>(a, b, koff, kc, ch, flat, plane, np, rows, add); break;
-    case 2: gemm_fused_tile<2, P>(a, b, koff, kc, ch, flat, plane, np, rows, add); break;
-    default: gemm_fused_tile<3, P>(a, b, koff, kc, ch, flat, plane, np, rows, add); break;
+                  const int32_t* cin, int64_t ldc, const Chain& ch, int64_t flat0, int64_t plane,
+                  int rows, const int32_t* add, const TileMap& map) {
+  switch (map.nvec) {
+    case 1: gemm_fused_tile<1, P>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map); break;
+    case 2: gemm_fused_tile<2, P>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map); break;
+    default: gemm_fused_tile<3, P>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map); break;
   }
 }
 
 bool gemm_fused(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc,
-                const Chain& ch, int64_t flat, int64_t plane, int64_t np, int rows,
-                const int32_t* add) {
+                const int32_t* cin, int64_t ldc, const Chain& ch, int64_t flat0, int64_t plane,
+                int rows, const int32_t* add, const TileMap& map) {
+#if !defined(__AVX512F__)
+  for (int v = 0; v < map.nvec; ++v) {
+    if (map.mask[v] & (map.mask[v] + 1)) return false;  // not a prefix
+  }
+#endif
   switch (ch.pattern) {
-    case Pattern::kStore: gemm_fused_p<Pattern::kStore>(a, b, koff, kc, ch, flat, plane, np, rows, add); return true;
-    case Pattern::kClamp: gemm_fused_p<Pattern::kClamp>(a, b, koff, kc, ch, flat, plane, np, rows, add); return true;
-    case Pattern::kShiftClamp: gemm_fused_p<Pattern::kShiftClamp>(a, b, koff, kc, ch, flat, plane, np, rows, add); return true;
-    case Pattern::kResidual: gemm_fused_p<Pattern::kResidual>(a, b, koff, kc, ch, flat, plane, np, rows, add); return true;
+    case Pattern::kStore: gemm_fused_p<Pattern::kStore>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map); return true;
+    case Pattern::kClamp: gemm_fused_p<Pattern::kClamp>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map); return true;
+    case Pattern::kShiftClamp: gemm_fused_p<Pattern::kShiftClamp>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map); return true;
+    case Pattern::kResidual: gemm_fused_p<Pattern::kResidual>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map); return true;
     default: return false;
   }
 }

@@ -355,6 +355,29 @@ class ConvGemmStep : public FusedStep {
     const int64_t kc_max = std::max<int64_t>(16, (int64_t(32) << 10) / (nb_ * 4));
     const int64_t chunks = ceil_div(k_, kc_max);
     kc_ = ceil_div(k_, chunks);
+    // Per tile: where its lanes go (grid position p is output pixel
+    // (p / rs) * ow + p % rs when p % rs < ow), as vector masks and as runs.
+    seg_begin_.push_back(0);
+    for (int64_t tile = 0; tile < tiles_; ++tile) {
+      const int64_t p0 = tile * nb_, np = std::min(nb_, pg_.grid - p0);
+      kernels::TileMap map;
+      map.nvec = static_cast<int>(ceil_div(np, t->lanes));
+      for (int v = 0; v < map.nvec; ++v) {
+        map.out[v] = -1;
+        for (int j = 0; j < t->lanes; ++j) {
+          const int64_t p = p0 + v * t->lanes + j;
+          if (p - p0 >= np || p % pg_.rs >= g.ow) continue;
+          map.mask[v] |= 1u << j;
+          if (map.out[v] < 0) map.out[v] = (p / pg_.rs) * g.ow + p % pg_.rs;
+        }
+        if (map.out[v] < 0) map.out[v] = 0;
+      }
+      maps_.push_back(map);
+      kernels::Segment segs[64];
+      const int n = grid_segments(pg_, g.ow, p0, np, segs);
+      segments_.insert(segments_.end(), segs, segs + n);
+      seg_begin_.push_back(static_cast<int64_t>(segments_.size()));
+    }
 
     // Weights: A[ob][k][m] = word of channels (cg*group ..) at tap (fh, fw)
     // of filter ob*mr + m; zero beyond the filters. The reference reads the
@@ -584,35 +607,32 @@ class ConvGemmStep : public FusedStep {
     int32_t* add = ctile + ob_ * mr * nb_;
     const uint32_t* b = base + p0;
     const int64_t pixels = g_.pixels();
-    if (k_ <= kc_ && pg_.rs == g_.ow && chain.pattern != kernels::Pattern::kGeneric) {
-      // Grid positions are output pixels: the chain runs on the registers.
-      for (int64_t ob = ob0; ob < ob1; ++ob) {
-        const int64_t oc0 = ob * mr;
-        const int rows = static_cast<int>(std::min(mr, g_.o - oc0));
-        for (int m = 0; m < rows; ++m) {
-          add[m] = static_cast<int32_t>(static_cast<uint32_t>(bias[oc0 + m]) -
-                                        static_cast<uint32_t>(comp_[oc0 + m]));
-        }
-        t_->gemm_fused(a_.data() + ob * k_ * mr, b, koff, k_, chain,
-                       (n * g_.o + oc0) * pixels + p0, pixels, np, rows, add);
-      }
-      return;
-    }
-    kernels::Segment segs[64];
-    const int nsegs = grid_segments(pg_, g_.ow, p0, np, segs);
+    const bool fused = chain.pattern != kernels::Pattern::kGeneric;
+    const kernels::TileMap& map = maps_[static_cast<size_t>(tile)];
+    const kernels::Segment* segs = segments_.data() + seg_begin_[static_cast<size_t>(tile)];
+    const int nsegs = static_cast<int>(seg_begin_[static_cast<size_t>(tile) + 1] -
+                                       seg_begin_[static_cast<size_t>(tile)]);
     for (int64_t k0 = 0; k0 < k_; k0 += kc_) {
       const int64_t kc = std::min(kc_, k_ - k0);
       const bool last = k0 + kc >= k_;
       for (int64_t ob = ob0; ob < ob1; ++ob) {
         int32_t* c = ctile + (ob - ob0) * mr * nb_;
-        t_->gemm(a_.data() + (ob * k_ + k0) * mr, b, koff + k0, kc, c, nb_, nvec, k0 > 0);
-        if (!last || nsegs == 0) continue;
+        const uint32_t* a = a_.data() + (ob * k_ + k0) * mr;
         const int64_t oc0 = ob * mr;
         const int rows = static_cast<int>(std::min(mr, g_.o - oc0));
-        for (int m = 0; m < rows; ++m) {
-          add[m] = static_cast<int32_t>(static_cast<uint32_t>(bias[oc0 + m]) -
-                                        static_cast<uint32_t>(comp_[oc0 + m]));
+        if (last) {
+          for (int m = 0; m < rows; ++m) {
+            add[m] = static_cast<int32_t>(static_cast<uint32_t>(bias[oc0 + m]) -
+                                          static_cast<uint32_t>(comp_[oc0 + m]));
+          }
+          // The last chunk with the epilogue on the registers.
+          if (fused && t_->gemm_fused(a, b, koff + k0, kc, k0 > 0 ? c : nullptr, nb_, chain,
+                                      (n * g_.o + oc0) * pixels, pixels, rows, add, map)) {
+            continue;
+          }
         }
+        t_->gemm(a, b, koff + k0, kc, c, nb_, nvec, k0 > 0);
+        if (!last || nsegs == 0) continue;
         t_->epilogue(chain, c, nb_, rows, segs, nsegs, (n * g_.o + oc0) * pixels, pixels, n, oc0,
                      add);
       }
@@ -628,6 +648,9 @@ class ConvGemmStep : public FusedStep {
   int64_t cg_ = 0, taps_ = 0, k_ = 0, nb_ = 0, tiles_ = 0, ob_ = 0, kc_ = 0;
   std::vector<uint32_t> a_;
   std::vector<int32_t> comp_;
+  std::vector<kernels::TileMap> maps_;
+  std::vector<kernels::Segment> segments_;
+  std::vector<int64_t> seg_begin_;
 };
 
 // ---------------------------------------------------------------------------
