@@ -159,6 +159,10 @@ struct Table {
   void (*split_phases)(const int32_t* src, int64_t count, int64_t s, int32_t* dst,
                        int64_t phase_stride);
 
+  // y[i] = the wrapping sum (max = false) or the max of x[i * inner .. + inner)
+  // for i < rows (inner >= 1).
+  void (*reduce_rows)(const int32_t* x, int64_t rows, int64_t inner, bool max, int32_t* y);
+
   // y[u] = sum_k x[k] * w[u][k] for u < units (wrapping), w packed by
   // pack_dense as int8 in blocks of `lanes` units.
   void (*dense)(const int32_t* x, const int8_t* w, int64_t k, int64_t units, int32_t* y);

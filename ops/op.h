@@ -57,6 +57,8 @@ struct KernelInfo {
     kConv2d,
     kDense,
     kMaxPool2d,
+    kReduce,      // sum (a = 0) or max (a = 1) over the axes the kernel resolves:
+                  // `axes` as listed, or all others when b = 1 (exclude)
   };
   Kind kind = Kind::kNone;
   int64_t a = 0, b = 0;
@@ -64,6 +66,7 @@ struct KernelInfo {
   int64_t strides[2] = {1, 1}, padding[2] = {0, 0}, dilation[2] = {1, 1};
   int64_t groups = 1;
   bool use_bias = false;
+  std::vector<int64_t> axes;
 };
 
 class Operator {

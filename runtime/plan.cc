@@ -839,6 +839,30 @@ class MaxPoolStep : public Step {
 };
 
 // ---------------------------------------------------------------------------
+// sum / max over the trailing axes.
+
+class ReduceStep : public Step {
+ public:
+  ReduceStep(uint32_t nid, const kernels::Table* t, int64_t x_eid, int64_t y_eid, int64_t rows,
+             int64_t inner, bool max)
+      : nid_(nid), t_(t), x_(x_eid), y_(y_eid), rows_(rows), inner_(inner), max_(max) {}
+  const char* kind() const override { return "reduce"; }
+  std::vector<uint32_t> nodes() const override { return {nid_}; }
+  void run(ExecContext& ctx) const override {
+    const int32_t* x = ctx.data(x_);
+    int32_t* y = ctx.data(y_);
+    parallel(ctx, rows_, threads_for(ctx, static_cast<double>(rows_) * inner_),
+             [&](int64_t b, int64_t e, int) { t_->reduce_rows(x + b * inner_, e - b, inner_, max_, y + b); });
+  }
+
+ private:
+  uint32_t nid_;
+  const kernels::Table* t_;
+  int64_t x_, y_, rows_, inner_;
+  bool max_;
+};
+
+// ---------------------------------------------------------------------------
 // The planner.
 
 // Operators whose kernel writes every element of its output (a write by any
@@ -1076,6 +1100,7 @@ class Planner {
       case KernelInfo::Kind::kConv2d: return try_conv(i, k, out, used, acc);
       case KernelInfo::Kind::kDense: return try_dense(i, k, out, used, acc);
       case KernelInfo::Kind::kMaxPool2d: return try_max_pool(nid, k, out, used, acc);
+      case KernelInfo::Kind::kReduce: return try_reduce(nid, k, out, used, acc);
       case KernelInfo::Kind::kClamp:
       case KernelInfo::Kind::kRightShift:
       case KernelInfo::Kind::kBinary: return try_chain(i, out, used, acc);
@@ -1200,6 +1225,37 @@ class Planner {
     acc->push_back({out, Access::kWriteWhole, -1});
     *used = 1;
     return std::make_unique<MaxPoolStep>(nid, t_, g, x, out);
+  }
+
+  // A reduction whose axes (resolved as the kernel does) are the last t >= 1.
+  std::unique_ptr<Step> try_reduce(uint32_t nid, const KernelInfo& k, int64_t out, size_t* used,
+                                   std::vector<Access>* acc) {
+    const GraphNode& node = g_.nodes[nid];
+    const int64_t x = eid(node.inputs[0]);
+    const Shape& xs = shape(x);
+    const int64_t ndim = static_cast<int64_t>(xs.size());
+    if (k.axes.empty() || sid(x) == sid(out)) return nullptr;
+    std::vector<bool> flag(static_cast<size_t>(ndim), false);
+    for (int64_t a : k.axes) {
+      const int64_t d = a < 0 ? a + ndim : a;
+      if (d < 0 || d >= ndim) return nullptr;
+      flag[static_cast<size_t>(d)] = true;
+    }
+    if (k.b) flag.flip();
+    int64_t first = ndim;
+    while (first > 0 && flag[static_cast<size_t>(first - 1)]) --first;
+    for (int64_t d = 0; d < first; ++d) {
+      if (flag[static_cast<size_t>(d)]) return nullptr;
+    }
+    if (first == ndim) return nullptr;  // nothing reduced
+    int64_t inner = 1;
+    for (int64_t d = first; d < ndim; ++d) inner *= xs[static_cast<size_t>(d)];
+    const int64_t rows = shape_size(xs) / inner;
+    if (shape_size(shape(out)) != rows) return nullptr;
+    acc->push_back({x, Access::kRead, -1});
+    acc->push_back({out, Access::kWriteWhole, -1});
+    *used = 1;
+    return std::make_unique<ReduceStep>(nid, t_, x, out, rows, inner, k.a == 1);
   }
 
   std::unique_ptr<Step> try_chain(size_t i, int64_t out, size_t* used, std::vector<Access>* acc) {

@@ -386,3 +386,43 @@ TEST_CASE("fused right shifts by 1 at the int32 extremes", "[fast]") {
     }
   }
 }
+
+TEST_CASE("fast sum and max over trailing axes equal the scalar kernel", "[fast]") {
+  std::mt19937 rng(21);
+  int tested = 0;
+  for (int iter = 0; iter < 40; ++iter) {
+    const int ndim = static_cast<int>(pick(rng, 1, 4));
+    std::vector<int64_t> s;
+    for (int d = 0; d < ndim; ++d) s.push_back(pick(rng, 1, 23));
+    // Some axes, as written (negative or not), or their complement.
+    std::vector<int64_t> axes;
+    for (int d = 0; d < ndim; ++d) {
+      if (pick(rng, 0, 1)) axes.push_back(pick(rng, 0, 1) ? d : d - ndim);
+    }
+    if (axes.empty()) axes.push_back(ndim - 1);
+    std::string list = "(";
+    for (size_t i = 0; i < axes.size(); ++i) list += (i ? ", " : "") + std::to_string(axes[i]);
+    list += axes.size() == 1 ? ",)" : ")";
+    const bool exclude = pick(rng, 0, 3) == 0, keepdims = pick(rng, 0, 1);
+    std::vector<int64_t> os;
+    std::vector<bool> flag(static_cast<size_t>(ndim), false);
+    for (int64_t a : axes) flag[static_cast<size_t>(a < 0 ? a + ndim : a)] = true;
+    if (exclude) flag.flip();
+    bool any = false;
+    for (int d = 0; d < ndim; ++d) {
+      if (!flag[d]) os.push_back(s[d]);
+      else if (keepdims) os.push_back(1);
+      any = any || flag[d];
+    }
+    if (!any) os = s;
+    if (os.empty()) os.push_back(1);
+    ModelBuilder b;
+    int x = b.data(s, 31);
+    b.op(pick(rng, 0, 1) ? "sum" : "max",
+         {{"axis", list}, {"exclude", exclude ? "True" : "False"}, {"keepdims", keepdims ? "True" : "False"}},
+         {x}, os);
+    std::vector<std::vector<int32_t>> in{input_values(rng, cvm::shape_size(s), (1 << 30) - 1)};
+    if (same_as_scalar(b, in, "reduce " + list)) ++tested;
+  }
+  CHECK(tested >= 20);
+}
