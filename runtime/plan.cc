@@ -660,10 +660,12 @@ class ConvGemmStep : public FusedStep {
 
 class DepthwiseStep : public FusedStep {
  public:
+  // copy_first: the group writes where the data is (see the planner): each
+  // plane is copied before its output is written.
   DepthwiseStep(std::vector<uint32_t> nodes, const kernels::Table* t, const ConvShape& g,
-                int64_t x_eid, int64_t w_eid, int64_t bias_eid, ChainPlan chain)
+                int64_t x_eid, int64_t w_eid, int64_t bias_eid, ChainPlan chain, bool copy_first)
       : FusedStep(std::move(chain)), nodes_(std::move(nodes)), t_(t), g_(g), x_(x_eid),
-        w_(w_eid), bias_(bias_eid), pg_(g) {}
+        w_(w_eid), bias_(bias_eid), pg_(g), copy_first_(copy_first) {}
 
   size_t thread_words() const override {
     // Plane, slack the last vectors read, grid output, row scratch, pixels.
@@ -691,7 +693,8 @@ class DepthwiseStep : public FusedStep {
         const int64_t n = i / g_.c, c = i % g_.c;
         const int32_t* src = x + i * g_.h * g_.w;
         const int32_t add = bias ? bias[c] : 0;
-        if (t_->depthwise_direct(src, g_.h, g_.w, w + c * taps, g_.fh, g_.fw, g_.sh, g_.sw,
+        if (!copy_first_ &&
+            t_->depthwise_direct(src, g_.h, g_.w, w + c * taps, g_.fh, g_.fw, g_.sh, g_.sw,
                                  g_.ph, g_.pw, g_.dh, g_.dw, g_.oh, g_.ow, out)) {
           t_->chain(chain, out, g_.pixels(), i * g_.pixels(), n, c, add);
           continue;
@@ -732,6 +735,7 @@ class DepthwiseStep : public FusedStep {
   ConvShape g_;
   int64_t x_, w_, bias_;
   PhaseGrid pg_;
+  bool copy_first_ = false;
 };
 
 // ---------------------------------------------------------------------------
@@ -1156,12 +1160,22 @@ class Planner {
     // ConvGemmStep), and nothing writes a pre-packed weight: the nodes after
     // the convolution may write where its inputs were.
     if (!depthwise) readonly.clear();
+    // Depthwise planes of the output the size of the input's: output plane
+    // i covers exactly input plane i, which the kernel copies before writing
+    // plane i (the phase path), so the group may write where the data is.
+    const int64_t xsid = sid(eid(node.inputs[0]));
+    bool x_writable = false;
+    if (depthwise && g.oh * g.ow == g.h * g.w && xsid != sid(eid(node.inputs[1])) &&
+        !(k.use_bias && xsid == sid(eid(node.inputs[2])))) {
+      readonly.erase(static_cast<int>(xsid));
+      x_writable = true;
+    }
     extend_chain(i + 1, out, true, &readonly, &written, &chain, &nodes, acc, used);
     const int64_t x = eid(node.inputs[0]);
     if (!depthwise) packed_[eid(node.inputs[1])].insert(nid);
     if (depthwise) {
       return std::make_unique<DepthwiseStep>(nodes, t_, g, x, eid(node.inputs[1]), bias,
-                                             std::move(chain));
+                                             std::move(chain), x_writable && written.count(xsid));
     }
     const bool pack_first = written.count(sid(x)) > 0;
     return std::make_unique<ConvGemmStep>(nodes, t_, g, x, bias, weight, std::move(chain),
