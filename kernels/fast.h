@@ -128,6 +128,19 @@ struct Table {
                      const int32_t* cin, int64_t ldc, const Chain& chain, int64_t flat0,
                      int64_t plane, int rows, const int32_t* add, const TileMap& map);
 
+  // The transposed product for small pixel grids (AVX-512 only, else
+  // null): lanes are 48 output channels, rows up to 7 pixels. C[m][48] (+)=
+  // sum_k at[k][48] * data word at base + koff[k] + pos[m] (pos[m] for
+  // m < rows; rows past `rows` repeat the last).
+  void (*gemm_t)(const uint32_t* at, const uint32_t* base, const int64_t* koff,
+                 const int64_t* pos, int rows, int64_t kc, int32_t* c, bool accumulate);
+  // Its epilogue: row m of C (+ add[48]) is pixel pix[m] of output channels
+  // oc0 + [0, noc); flat0 = (n * O + oc0) * plane. Pattern chains store
+  // (scatter) to chain.final_write; generic ones store the values to
+  // tmp[lane * plane + pix[m]] for the caller to run the chain on.
+  void (*epilogue_t)(const Chain& chain, const int32_t* c, int rows, const int64_t* pix,
+                     int64_t flat0, int64_t plane, int noc, const int32_t* add, int32_t* tmp);
+
   // The chain over `rows` rows of a product tile (rows `ldc` apart): row m
   // is output channel c0 + m of image n, its flat index flat0 + m * plane
   // (+ the segment's output pixel), its added value add[m].

@@ -727,6 +727,78 @@ bool gemm_fused(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64
   }
 }
 
+#if defined(__AVX512F__)
+// The transposed product: 48 output channels (3 vectors) x up to 7 pixels.
+constexpr int kTRows = 7;
+void gemm_t(const uint32_t* at, const uint32_t* base, const int64_t* koff, const int64_t* pos,
+            int rows, int64_t kc, int32_t* c, bool accumulate) {
+  int64_t p[kTRows];
+  for (int m = 0; m < kTRows; ++m) p[m] = pos[m < rows ? m : rows - 1];
+  __m512i acc[kTRows][3];
+#pragma GCC unroll 7
+  for (int m = 0; m < kTRows; ++m) {
+#pragma GCC unroll 3
+    for (int v = 0; v < 3; ++v) {
+      acc[m][v] = accumulate ? _mm512_loadu_si512(c + m * 48 + v * 16) : _mm512_setzero_si512();
+    }
+  }
+  for (int64_t k = 0; k < kc; ++k) {
+    const __m512i w0 = _mm512_loadu_si512(at + k * 48);
+    const __m512i w1 = _mm512_loadu_si512(at + k * 48 + 16);
+    const __m512i w2 = _mm512_loadu_si512(at + k * 48 + 32);
+    const int32_t* b = reinterpret_cast<const int32_t*>(base + koff[k]);
+#pragma GCC unroll 7
+    for (int m = 0; m < kTRows; ++m) {
+      const __m512i d = _mm512_set1_epi32(b[p[m]]);
+      acc[m][0] = _mm512_dpbusd_epi32(acc[m][0], d, w0);
+      acc[m][1] = _mm512_dpbusd_epi32(acc[m][1], d, w1);
+      acc[m][2] = _mm512_dpbusd_epi32(acc[m][2], d, w2);
+    }
+  }
+#pragma GCC unroll 7
+  for (int m = 0; m < kTRows; ++m) {
+#pragma GCC unroll 3
+    for (int v = 0; v < 3; ++v) _mm512_storeu_si512(c + m * 48 + v * 16, acc[m][v]);
+  }
+}
+
+template <Pattern P>
+void epilogue_t_p(const Chain& ch, const int32_t* c, int rows, const int64_t* pix,
+                  int64_t flat0, int64_t plane, int noc, const int32_t* add, int32_t* tmp) {
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  int32_t* dst = P == Pattern::kGeneric ? tmp : ch.final_write + flat0;
+  const int32_t* op = P == Pattern::kResidual ? ch.operand + flat0 : nullptr;
+  for (int v = 0; v < 3; ++v) {
+    const int n = noc - v * 16;
+    if (n <= 0) break;
+    const __mmask16 mask = static_cast<__mmask16>(n >= 16 ? 0xFFFFu : (1u << n) - 1u);
+    const __m512i rowoff = _mm512_mullo_epi32(_mm512_add_epi32(lane, _mm512_set1_epi32(v * 16)),
+                                              _mm512_set1_epi32(static_cast<int>(plane)));
+    const VecI a = VecI::load_unaligned(add + v * 16);
+    for (int m = 0; m < rows; ++m) {
+      const __m512i idx = _mm512_add_epi32(rowoff, _mm512_set1_epi32(static_cast<int>(pix[m])));
+      const VecI x = VecI::load_unaligned(c + m * 48 + v * 16) + a;
+      VecI y(0);
+      if (P == Pattern::kResidual) y = VecI(_mm512_mask_i32gather_epi32(_mm512_setzero_si512(), mask, idx, op, 4));
+      const VecI r = P == Pattern::kGeneric ? x : pattern_value<P == Pattern::kGeneric ? Pattern::kStore : P>(ch, x, y);
+      _mm512_mask_i32scatter_epi32(dst, mask, idx, r, 4);
+    }
+  }
+}
+
+void epilogue_t(const Chain& ch, const int32_t* c, int rows, const int64_t* pix, int64_t flat0,
+                int64_t plane, int noc, const int32_t* add, int32_t* tmp) {
+  switch (ch.pattern) {
+    case Pattern::kStore: epilogue_t_p<Pattern::kStore>(ch, c, rows, pix, flat0, plane, noc, add, tmp); break;
+    case Pattern::kClamp: epilogue_t_p<Pattern::kClamp>(ch, c, rows, pix, flat0, plane, noc, add, tmp); break;
+    case Pattern::kShiftClamp: epilogue_t_p<Pattern::kShiftClamp>(ch, c, rows, pix, flat0, plane, noc, add, tmp); break;
+    case Pattern::kResidual: epilogue_t_p<Pattern::kResidual>(ch, c, rows, pix, flat0, plane, noc, add, tmp); break;
+    default: epilogue_t_p<Pattern::kGeneric>(ch, c, rows, pix, flat0, plane, noc, add, tmp); break;
+  }
+}
+
+#endif
+
 // y[u] = sum_k x[k] * w[u][k]: weights int8 in blocks of kLanes units,
 // [block][k][lane]; four partial sums per block (wrapping adds commute).
 void dense(const int32_t* x, const int8_t* w, int64_t k, int64_t units, int32_t* y) {
@@ -773,6 +845,13 @@ Table make_table() {
   t.chain = run_chain;
   t.epilogue = epilogue;
   t.gemm_fused = gemm_fused;
+#if defined(__AVX512F__)
+  t.gemm_t = gemm_t;
+  t.epilogue_t = epilogue_t;
+#else
+  t.gemm_t = nullptr;
+  t.epilogue_t = nullptr;
+#endif
   t.depthwise = depthwise;
   t.depthwise_direct = depthwise_direct;
   t.max_pool = max_pool;

@@ -379,12 +379,30 @@ class ConvGemmStep : public FusedStep {
       seg_begin_.push_back(static_cast<int64_t>(segments_.size()));
     }
 
+    // Small grids whose pixels fill vectors poorly use the transposed
+    // product (lanes over output channels, only real pixels) when the ISA
+    // has it.
+    int64_t lanes_used = 0;
+    for (const kernels::TileMap& m : maps_) lanes_used += m.nvec * t->lanes;
+    transposed_ = t->gemm_t && g.pixels() <= 1024 &&
+                  static_cast<double>(g.pixels()) < 0.85 * static_cast<double>(lanes_used);
+    if (transposed_) {
+      for (int64_t oh = 0; oh < g.oh; ++oh) {
+        for (int64_t ow = 0; ow < g.ow; ++ow) pos_.push_back(oh * pg_.rs + ow);
+      }
+      for (int64_t i = 0; i < g.pixels(); ++i) pix_.push_back(i);
+      const int64_t chunks_t = ceil_div(k_, 170);
+      kct_ = ceil_div(k_, chunks_t);
+    }
+
     // Weights: A[ob][k][m] = word of channels (cg*group ..) at tap (fh, fw)
-    // of filter ob*mr + m; zero beyond the filters. The reference reads the
-    // weight as a (O, C*FH*FW) matrix.
-    const int64_t mr = t->mr;
-    assign_large(a_, static_cast<size_t>(ob_ * k_ * mr), 0u);
-    comp_.assign(static_cast<size_t>(ob_ * mr), 0);
+    // of filter ob*mr + m; zero beyond the filters (transposed: At[group of
+    // 48 filters][k][48]). The reference reads the weight as a (O, C*FH*FW)
+    // matrix.
+    const int64_t mr = transposed_ ? 48 : t->mr;
+    const int64_t blocks = transposed_ ? ceil_div(g.o, 48) : ob_;
+    assign_large(a_, static_cast<size_t>(blocks * k_ * mr), 0u);
+    comp_.assign(static_cast<size_t>(blocks * mr), 0);
     const int64_t row = g.c * taps_;
     // Words: four int8 as bytes (VNNI) or two as int16 (AVX2).
     const int shift = group == 4 ? 8 : 16;
@@ -396,7 +414,7 @@ class ConvGemmStep : public FusedStep {
       uint32_t sum = 0;
       for (int64_t i = 0; i < row; ++i) sum += static_cast<uint32_t>(static_cast<int8_t>(wr[i]));
       if (t->offset_data) comp_[oc] = static_cast<int32_t>(sum * 128u);
-      uint32_t* dst = a_.data() + (oc / mr) * k_ * mr + oc % mr;
+      uint32_t* dst = a_.data() + (oc / mr) * k_ * mr + oc % mr;  // [block][k][mr]
       for (int64_t cg = 0; cg < cg_; ++cg) {
         const int64_t channels = std::min<int64_t>(group, g.c - cg * group);
         const int32_t* wc = wr + cg * group * taps_;
@@ -416,9 +434,12 @@ class ConvGemmStep : public FusedStep {
     return static_cast<size_t>(bias_words() + (pack_first_ ? g_.n * window(0, pg_.grid).words : 0));
   }
   size_t thread_words() const override {
-    // Packed window, offsets (int64), then tile accumulators or row scratch.
-    return static_cast<size_t>(max_window_words() + 2 + 2 * k_ +
-                               std::max(ob_ * t_->mr * nb_, pg_.wp) + t_->mr);
+    // Packed window, offsets (int64), then tile accumulators or row scratch
+    // (transposed: accumulators, values for a generic chain, added values).
+    const int64_t rest = transposed_
+                             ? std::max(ceil_div(g_.pixels(), 7) * 7 * 48 + 48 * g_.pixels() + 48, pg_.wp)
+                             : std::max(ob_ * t_->mr * nb_, pg_.wp) + t_->mr;
+    return static_cast<size_t>(max_window_words() + 2 + 2 * k_ + rest);
   }
   const char* kind() const override { return "conv_gemm"; }
   std::vector<uint32_t> nodes() const override { return nodes_; }
@@ -434,6 +455,10 @@ class ConvGemmStep : public FusedStep {
     }
     const double macs = static_cast<double>(g_.n) * g_.o * pg_.grid * k_ * t_->group;
     const int threads = threads_for(ctx, macs / 16);
+    if (transposed_) {
+      run_transposed(ctx, chain, x, bias, threads);
+      return;
+    }
 
     // (Optionally all the data packed first, then) units of (image, group of tiles, run of oc blocks), split between
     // threads by their cost. When the reduction is one chunk, a unit runs
@@ -525,6 +550,93 @@ class ConvGemmStep : public FusedStep {
   int64_t bias_words() const { return g_.o + (g_.o & 1); }
   int64_t max_window_words() const {
     return window(0, pg_.grid).words;
+  }
+
+  // The transposed product: units of (image, 48 filters), split evenly.
+  void run_transposed(ExecContext& ctx, const kernels::Chain& chain, const int32_t* x,
+                      const int32_t* bias, int threads) const {
+    uint32_t* packed = nullptr;
+    const Window w = window(0, pg_.grid);
+    if (pack_first_) {
+      packed = ctx.shared + bias_words();
+      parallel(ctx, g_.n * cg_, threads, [&](int64_t b, int64_t e, int thread) {
+        for (int64_t i = b; i < e; ++i) {
+          const int64_t n = i / cg_, cg = i % cg_;
+          pack_plane(x, n, cg, packed + n * w.words + cg * w.plane, ctx.scratch[thread], w);
+          if (cg == cg_ - 1) {
+            std::fill_n(packed + n * w.words + cg_ * w.plane, w.words - cg_ * w.plane,
+                        t_->pad_word);
+          }
+        }
+      });
+    }
+    const int64_t groups = ceil_div(g_.o, 48);
+    const int64_t pixels = g_.pixels();
+    const int64_t pblocks = ceil_div(pixels, 7);
+    parallel(ctx, g_.n * groups, threads, [&](int64_t b, int64_t e, int thread) {
+      uint32_t* scratch = ctx.scratch[thread];
+      int64_t* koff = reinterpret_cast<int64_t*>(scratch + w.words + (w.words & 1));
+      int32_t* c = reinterpret_cast<int32_t*>(koff + k_);
+      int32_t* tmp = c + pblocks * 7 * 48;
+      int32_t* add = tmp + 48 * pixels;
+      int64_t cur = -1;
+      const uint32_t* base = nullptr;
+      for (int64_t u = b; u < e; ++u) {
+        const int64_t n = u / groups, gi = u % groups;
+        if (n != cur) {
+          base = prepare(x, packed, n, w, scratch, koff, c);
+          cur = n;
+        }
+        const int64_t oc0 = gi * 48;
+        const int noc = static_cast<int>(std::min<int64_t>(48, g_.o - oc0));
+        for (int l = 0; l < 48; ++l) {
+          add[l] = l < noc ? static_cast<int32_t>(static_cast<uint32_t>(bias[oc0 + l]) -
+                                                  static_cast<uint32_t>(comp_[oc0 + l]))
+                           : 0;
+        }
+        for (int64_t k0 = 0; k0 < k_; k0 += kct_) {
+          const int64_t kc = std::min(kct_, k_ - k0);
+          const uint32_t* at = a_.data() + (gi * k_ + k0) * 48;
+          for (int64_t pb = 0; pb < pblocks; ++pb) {
+            const int rows = static_cast<int>(std::min<int64_t>(7, pixels - pb * 7));
+            t_->gemm_t(at, base, koff + k0, pos_.data() + pb * 7, rows, kc, c + pb * 7 * 48,
+                       k0 > 0);
+          }
+        }
+        const int64_t flat0 = (n * g_.o + oc0) * pixels;
+        for (int64_t pb = 0; pb < pblocks; ++pb) {
+          const int rows = static_cast<int>(std::min<int64_t>(7, pixels - pb * 7));
+          t_->epilogue_t(chain, c + pb * 7 * 48, rows, pix_.data() + pb * 7, flat0, pixels, noc,
+                         add, tmp);
+        }
+        if (chain.pattern == kernels::Pattern::kGeneric) {
+          for (int l = 0; l < noc; ++l) {
+            t_->chain(chain, tmp + l * pixels, pixels, flat0 + l * pixels, n, oc0 + l, 0);
+          }
+        }
+      }
+    });
+  }
+
+  // The packed window of image n (packed here into `scratch` unless
+  // `packed` holds all images) and its offsets; `row` is row scratch.
+  const uint32_t* prepare(const int32_t* x, const uint32_t* packed, int64_t n, const Window& w,
+                          uint32_t* scratch, int64_t* koff, void* row) const {
+    const uint32_t* xq = packed ? packed + n * w.words : scratch;
+    if (!packed) {
+      for (int64_t cg = 0; cg < cg_; ++cg) {
+        pack_plane(x, n, cg, scratch + cg * w.plane, static_cast<uint32_t*>(row), w);
+      }
+      std::fill_n(scratch + cg_ * w.plane, w.words - cg_ * w.plane, t_->pad_word);
+    }
+    for (int64_t cg = 0; cg < cg_; ++cg) {
+      for (int64_t tap = 0; tap < taps_; ++tap) {
+        const int64_t off = pg_.toff[tap];
+        const int64_t slot = off / pg_.block_words, in_block = off % pg_.block_words;
+        koff[cg * taps_ + tap] = cg * w.plane + slot * w.bw + in_block;
+      }
+    }
+    return xq - w.r0 * pg_.rs;  // grid position p at the result + p
   }
 
   void run_units(const kernels::Chain& chain, const int32_t* x, const uint32_t* packed,
@@ -649,6 +761,9 @@ class ConvGemmStep : public FusedStep {
   std::vector<uint32_t> a_;
   std::vector<int32_t> comp_;
   std::vector<kernels::TileMap> maps_;
+  bool transposed_ = false;
+  std::vector<int64_t> pos_, pix_;
+  int64_t kct_ = 0;
   std::vector<kernels::Segment> segments_;
   std::vector<int64_t> seg_begin_;
 };
