@@ -6,6 +6,8 @@
 // several inferences in a row (pools persist between them).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cstdlib>
 #include <functional>
 #include <limits>
 #include <random>
@@ -425,4 +427,23 @@ TEST_CASE("fast sum and max over trailing axes equal the scalar kernel", "[fast]
     if (same_as_scalar(b, in, "reduce " + list)) ++tested;
   }
   CHECK(tested >= 20);
+}
+
+TEST_CASE("the ISA level follows set_isa, then CVM_ISA, capped by the CPU", "[fast]") {
+  IsaGuard guard;
+  const char* saved = std::getenv("CVM_ISA");
+  const std::string keep = saved ? saved : "";
+  cvm::set_isa(cvm::Isa::kAuto);
+  setenv("CVM_ISA", "scalar", 1);
+  CHECK(cvm::active_isa() == cvm::Isa::kScalar);
+  setenv("CVM_ISA", "avx2", 1);
+  CHECK(cvm::active_isa() == std::min(cvm::Isa::kAvx2, cvm::detected_isa()));
+  setenv("CVM_ISA", "avx512", 1);
+  CHECK(cvm::active_isa() == cvm::detected_isa());
+  cvm::set_isa(cvm::Isa::kScalar);  // the function wins over the variable
+  CHECK(cvm::active_isa() == cvm::Isa::kScalar);
+  cvm::set_isa(cvm::Isa::kAuto);
+  unsetenv("CVM_ISA");
+  CHECK(cvm::active_isa() == cvm::detected_isa());
+  if (saved) setenv("CVM_ISA", keep.c_str(), 1);
 }
