@@ -853,16 +853,24 @@ class Where : public TransformOp {
     // int32 values (a length bug) and leaves the rest of the row as the
     // buffer held it, which is uninitialized memory there. We reproduce
     // the copied bytes and zero the rest, so the result is deterministic
-    // and equals the reference's on a zeroed buffer.
+    // and equals the reference's on a zeroed buffer. The bytes are those of
+    // the reference's little-endian host: the first row / 4 values whole,
+    // then the low row % 4 bytes of the next value, whatever our host's order.
     const int64_t rows = out[0].shape[0];
     const int64_t row = out[0].size() / rows;
-    const size_t copied = static_cast<size_t>(row);
-    const size_t row_bytes = copied * sizeof(int32_t);
+    const int64_t whole = row / 4;
+    const int partial_bytes = static_cast<int>(row % 4);
+    const uint32_t partial_mask = (uint32_t(1) << (8 * partial_bytes)) - 1;
     for (int64_t r = 0; r < rows; ++r) {
       const int32_t* src = (cond.data[r] != 0 ? x : y) + r * row;
-      unsigned char* dst = reinterpret_cast<unsigned char*>(res + r * row);
-      std::memcpy(dst, src, copied);
-      std::memset(dst + copied, 0, row_bytes - copied);
+      int32_t* dst = res + r * row;
+      int64_t i = 0;
+      for (; i < whole; ++i) dst[i] = src[i];
+      if (partial_bytes > 0) {
+        dst[i] = static_cast<int32_t>(static_cast<uint32_t>(src[i]) & partial_mask);
+        ++i;
+      }
+      for (; i < row; ++i) dst[i] = 0;
     }
   }
 };

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Identical bytes on other machines: cross-builds the test binary for 64-bit
+# Arm (aarch64, little-endian) and IBM Z (s390x, big-endian) with Debian's
+# cross compilers and runs it under qemu-user: the unit tests and every
+# conformance case (operators, hostile, postprocess, whole models), each
+# compared byte for byte with the reference's recorded output.
+#
+#   tools/cross_check.sh [options] [aarch64|s390x|all]     (default: all)
+#     --ci        unit tests and conformance only (no CLI tests)
+#     --no-models skip the whole-model conformance cases
+#     --jobs N    build parallelism (default: $JOBS, else nproc)
+#
+# Installs what is missing with apt-get (sudo when not root). Builds go to
+# build-cross/<arch>: only the test binary and cvm-run, no benchmarks, the
+# library at -O2 and the test code at -O0 (it only drives the library).
+# Exit status is non-zero when any target fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+targets=()
+ci=0
+models=1
+jobs="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    aarch64|s390x) targets+=("$1") ;;
+    all) targets+=(aarch64 s390x) ;;
+    --ci) ci=1 ;;
+    --no-models) models=0 ;;
+    --jobs) jobs="$2"; shift ;;
+    --jobs=*) jobs="${1#--jobs=}" ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "cross_check.sh: unknown argument '$1'" >&2; exit 64 ;;
+  esac
+  shift
+done
+[ ${#targets[@]} -gt 0 ] || targets=(aarch64 s390x)
+
+triple_of() { echo "$1-linux-gnu"; }
+
+# Packages: host build tools, the header-only dependencies, and per target
+# the cross compiler (its libstdc++ and libc come with it) and qemu-user.
+packages=(cmake make nlohmann-json3-dev catch2 libxsimd-dev qemu-user)
+for t in "${targets[@]}"; do packages+=("g++-$(triple_of "$t")"); done
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+fi
+
+# Catch2 test spec (terms in one argument are ANDed); empty runs everything.
+filter=""
+[ "$ci" -eq 0 ] || filter="~[cli]"
+# Without models, also skip the CLI test that runs them through cvm-run.
+[ "$models" -eq 1 ] || filter="${filter}~[models]~*shared model*"
+
+summary=()
+status=0
+for t in "${targets[@]}"; do
+  triple=$(triple_of "$t")
+  dir="build-cross/$t"
+  echo "== $t: build ($dir, -j$jobs)"
+  start=$(date +%s)
+  cmake -S . -B "$dir" -DCMAKE_TOOLCHAIN_FILE="$PWD/cmake/toolchain-$t.cmake" \
+    -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
+    -DCMAKE_C_FLAGS_RELEASE="-O2 -DNDEBUG" -DCVM_TESTS_COMPILE_OPTIONS=-O0 \
+    -DCVM_BUILD_BENCH=OFF -DCVM_BUILD_TESTS=ON >/dev/null
+  cmake --build "$dir" --target cvm_tests -j"$jobs" >"$dir/build.log" 2>&1 || {
+    tail -40 "$dir/build.log"
+    summary+=("$t: BUILD FAILED (see $dir/build.log)")
+    status=1
+    continue
+  }
+  built=$(date +%s)
+  echo "== $t: run under qemu-$t ${filter:+(filter $filter)}"
+  log="$dir/test.log"
+  rc=0
+  QEMU_LD_PREFIX="/usr/$triple" "qemu-$t" -L "/usr/$triple" "$dir/tests/cvm_tests" \
+    ${filter:+"$filter"} -d yes >"$log" 2>&1 || rc=$?
+  done_at=$(date +%s)
+  grep -E "cases pass|^test cases:|^assertions:|^All tests passed|FAILED|^[0-9.]+ s: conformance" "$log" | sed "s/^/   /" || true
+  counts=$(grep -oE "[0-9]+ of [0-9]+ cases pass" "$log" | awk '{p+=$1; n+=$3} END {print p " of " n}')
+  line="$t: conformance ${counts} cases pass; build $((built - start)) s, tests $((done_at - built)) s"
+  if [ "$rc" -ne 0 ]; then
+    line="$line; FAILED (see $log)"
+    status=1
+  else
+    line="$line; all tests passed ($(grep -oE "[0-9]+ assertions in [0-9]+ test cases" "$log" | tail -1))"
+  fi
+  summary+=("$line")
+done
+
+echo "== summary"
+printf '%s\n' "${summary[@]}"
+exit "$status"
