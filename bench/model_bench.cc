@@ -1,11 +1,18 @@
-// Per-model latency: one Google Benchmark per model folder (symbol.json,
-// params.bin, input.bin), batch as the model declares it.
+// Latency benchmarks (Google Benchmark):
+//   model/<name>  one inference of each model folder (symbol.json, params.bin,
+//                 input.bin), batch as the model declares it;
+//   load/<name>   loading it (parse, verify, plan, pack weights);
+//   op/...        single conv2d layers of resnet50_v1 and mobilenet1_0 (op_bench.cc);
+//   peak/vnni     the int8 multiply-accumulate peak (peak.cc).
+// Counters: GMAC/s, and peak_frac, the fraction of the peak measured at start.
 //
-//   build/bench/cvm_bench [--models DIR]... [--benchmark_format=json]
+//   build/bench/cvm_bench [--models DIR]... [--threads N] [--benchmark_format=json]
 // Default model folders: ../shared/conformance/models (when present) and
-// examples/models.
+// examples/models. --threads: threads per inference (default: every core).
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -14,11 +21,54 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "bench_common.h"
 #include "cvm/model.hpp"
+#include "peak.h"
 
 namespace fs = std::filesystem;
 
+namespace cvm_bench {
 namespace {
+int g_threads = 0;
+double g_peak = 0;
+}  // namespace
+int bench_threads() { return g_threads; }
+double peak_macs() { return g_peak; }
+void set_mac_counters(benchmark::State& state, double macs) {
+  state.counters["GMAC/s"] =
+      benchmark::Counter(macs / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  if (g_peak > 0) {
+    state.counters["peak_frac"] =
+        benchmark::Counter(macs / g_peak, benchmark::Counter::kIsIterationInvariantRate);
+  }
+}
+}  // namespace cvm_bench
+
+namespace {
+
+// Multiply-accumulates of one inference: conv2d and dense outputs times
+// their reduction length.
+double model_macs(const std::string& json_text) {
+  nlohmann::json g = nlohmann::json::parse(json_text);
+  const auto& shapes = g["attrs"]["shape"][1];
+  const auto& rows = g["node_row_ptr"];
+  double macs = 0;
+  for (size_t i = 0; i < g["nodes"].size(); ++i) {
+    const auto& n = g["nodes"][i];
+    if (n["op"] == "null") continue;
+    const std::string f = n["attrs"]["func_name"];
+    if (f != "conv2d" && f != "dense") continue;
+    double out = 1, depth = 1;
+    for (auto d : shapes[rows[i].get<size_t>()]) out *= d.get<double>();
+    const auto& w = shapes[rows[n["inputs"][1][0].get<size_t>()].get<size_t>()];
+    for (size_t k = 1; k < w.size(); ++k) depth *= w[k].get<double>();
+    macs += out * depth;
+  }
+  return macs;
+}
 
 std::vector<uint8_t> bytes_of(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -29,6 +79,7 @@ void register_model(const fs::path& dir) {
   std::string name = "model/" + dir.filename().string();
   benchmark::RegisterBenchmark(name.c_str(), [dir](benchmark::State& state) {
     auto model = cvm::Model::load_files((dir / "symbol.json").string(), (dir / "params.bin").string());
+    model->set_threads(cvm_bench::bench_threads());
     std::vector<uint8_t> input = bytes_of(dir / "input.bin");
     std::vector<uint8_t> output(model->output_length());
     for (auto _ : state) {
@@ -36,6 +87,9 @@ void register_model(const fs::path& dir) {
       benchmark::DoNotOptimize(output.data());
     }
     state.counters["gas"] = static_cast<double>(model->gas());
+    std::ifstream s(dir / "symbol.json");
+    std::string json((std::istreambuf_iterator<char>(s)), std::istreambuf_iterator<char>());
+    cvm_bench::set_mac_counters(state, model_macs(json));
   })->Unit(benchmark::kMillisecond)->UseRealTime();
 
   std::string load_name = "load/" + dir.filename().string();
@@ -60,6 +114,8 @@ int main(int argc, char** argv) {
     std::string a = argv[i];
     if (a == "--models" && i + 1 < argc) {
       roots.emplace_back(argv[++i]);
+    } else if (a == "--threads" && i + 1 < argc) {
+      cvm_bench::g_threads = std::atoi(argv[++i]);
     } else {
       rest.push_back(argv[i]);
     }
@@ -81,6 +137,19 @@ int main(int argc, char** argv) {
   }
   std::sort(models.begin(), models.end());
   for (const auto& m : models) register_model(m);
+  cvm_bench::register_op_benchmarks();
+  const int threads = cvm_bench::g_threads > 0
+                          ? cvm_bench::g_threads
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  cvm_bench::g_peak = cvm_bench::measure_peak_macs(threads, 0.3);
+  benchmark::AddCustomContext("int8_peak_GMAC/s", std::to_string(cvm_bench::g_peak / 1e9));
+  benchmark::AddCustomContext("threads", std::to_string(threads));
+  benchmark::AddCustomContext("isa", std::to_string(static_cast<int>(cvm::active_isa())));
+  benchmark::RegisterBenchmark("peak/vnni", [threads](benchmark::State& state) {
+    double macs = 0;
+    for (auto _ : state) macs = cvm_bench::measure_peak_macs(threads, 0.05);
+    state.counters["GMAC/s"] = macs / 1e9;
+  })->Unit(benchmark::kMillisecond)->Iterations(3);
   int n = static_cast<int>(rest.size());
   benchmark::Initialize(&n, rest.data());
   benchmark::RunSpecifiedBenchmarks();

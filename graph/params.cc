@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "graph/error.h"
+#include "graph/memory.h"
 
 namespace cvm {
 
@@ -75,7 +76,7 @@ void put_le(std::string* out, uint64_t v, size_t n) {
 
 }  // namespace
 
-std::vector<ParamArray> load_params(const char* data, size_t size) {
+std::vector<ParamArray> load_params(const char* data, size_t size, bool widen) {
   Reader r(data, size);
   uint64_t header = 0, reserved = 0;
   CVM_VERIFY(r.u64(&header) && header == kListMagic) << "Invalid parameters file format";
@@ -135,6 +136,13 @@ std::vector<ParamArray> load_params(const char* data, size_t size) {
         << "parameter " << a.name << " truncated: " << byte_size << " bytes declared, "
         << r.left() << " present";
     const uint8_t* bytes = r.take(static_cast<size_t>(byte_size));
+    a.raw = bytes;
+    a.count = num_elems;
+    if (!widen) continue;
+    if (elem_bytes == 1 || elem_bytes == 4) {
+      a.values.reserve(static_cast<size_t>(num_elems));
+      advise_huge_pages(a.values.data(), static_cast<size_t>(num_elems) * sizeof(int32_t));
+    }
     if (elem_bytes == 1) {
       a.values.resize(static_cast<size_t>(num_elems));
       for (int64_t i = 0; i < num_elems; ++i) a.values[i] = static_cast<int8_t>(bytes[i]);

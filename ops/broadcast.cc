@@ -141,6 +141,17 @@ template <ElementFn F>
 class BroadcastKernelOp : public BroadcastOp {
  public:
   using BroadcastOp::BroadcastOp;
+  KernelInfo kernel_info() const override {
+    KernelInfo k;
+    k.b = 1;
+    if (F == add_fn) k.a = 0;
+    else if (F == sub_fn) k.a = 1;
+    else if (F == mul_fn) k.a = 2;
+    else if (F == max_fn) k.a = 3;
+    else return KernelInfo{};
+    k.kind = KernelInfo::Kind::kBinary;
+    return k;
+  }
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
            Workspace&) const override {
     apply(in, out, F);

@@ -156,6 +156,13 @@ class ReluOp : public SamePrecisionUnary {
  public:
   using SamePrecisionUnary::SamePrecisionUnary;
   bool in_place_allowed() const override { return true; }
+  KernelInfo kernel_info() const override {
+    KernelInfo k;
+    k.kind = KernelInfo::Kind::kClamp;
+    k.a = 0;
+    k.b = INT32_MAX;
+    return k;
+  }
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
            Workspace&) const override {
     map(in, out, [](int32_t v) { return v < 0 ? 0 : v; });
@@ -189,6 +196,12 @@ class CvmPrecisionOp : public UnaryOp {
 class ElemwiseAddOp : public BinaryOp {
  public:
   using BinaryOp::BinaryOp;
+  KernelInfo kernel_info() const override {
+    KernelInfo k;
+    k.kind = KernelInfo::Kind::kBinary;
+    k.a = 0;
+    return k;
+  }
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
            Workspace&) const override {
     zip(in, out, [](int32_t a, int32_t b) {
@@ -200,6 +213,12 @@ class ElemwiseAddOp : public BinaryOp {
 class ElemwiseSubOp : public BinaryOp {
  public:
   using BinaryOp::BinaryOp;
+  KernelInfo kernel_info() const override {
+    KernelInfo k;
+    k.kind = KernelInfo::Kind::kBinary;
+    k.a = 1;
+    return k;
+  }
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
            Workspace&) const override {
     zip(in, out, [](int32_t a, int32_t b) {
@@ -232,6 +251,13 @@ class ClipOp : public UnaryOp {
     const int64_t lo = a_min_ < 0 ? -int64_t{a_min_} : int64_t{a_min_};
     out[0] = number_precision(hi > lo ? hi : lo);
   }
+  KernelInfo kernel_info() const override {
+    KernelInfo k;
+    k.kind = KernelInfo::Kind::kClamp;
+    k.a = a_min_;
+    k.b = a_max_;
+    return k;
+  }
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
            Workspace&) const override {
     const int32_t lo = a_min_, hi = a_max_;
@@ -261,6 +287,13 @@ class CvmClipOp : public UnaryOp {
     require_input_precisions(in, node_);
     verify_attr_range(precision_, "cvm_clip.precision", 1, 32);
     out[0] = precision_;
+  }
+  KernelInfo kernel_info() const override {
+    KernelInfo k;
+    k.kind = KernelInfo::Kind::kClamp;
+    k.b = precision_bound(precision_);
+    k.a = -k.b;
+    return k;
   }
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
            Workspace&) const override {
@@ -296,6 +329,13 @@ class CvmRightShiftOp : public UnaryOp {
     verify_attr_range(precision_, "cvm_right_shift.precision", 1, 32);
     verify_attr_range(shift_, "cvm_right_shift.shift_bit", 1, 32);
     out[0] = precision_;
+  }
+  KernelInfo kernel_info() const override {
+    KernelInfo k;
+    k.kind = KernelInfo::Kind::kRightShift;
+    k.a = precision_;
+    k.b = shift_;
+    return k;
   }
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
            Workspace&) const override {

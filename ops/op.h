@@ -45,6 +45,30 @@ struct NodeAttrs {
   AttrDict dict;          // the node's op_attrs
 };
 
+// What the executor's planner needs to run an operator with a fast kernel
+// (possibly fused with its neighbours). Operators that report kNone always
+// run through run().
+struct KernelInfo {
+  enum class Kind {
+    kNone,
+    kClamp,       // y = min(max(x, lo), hi) as the operator computes it; a = lo, b = hi
+    kRightShift,  // cvm_right_shift; a = precision, b = shift_bit
+    kBinary,      // a = 0 add, 1 sub, 2 mul, 3 max; b = 1 for broadcasting operators
+    kConv2d,
+    kDense,
+    kMaxPool2d,
+    kReduce,      // sum (a = 0) or max (a = 1) over the axes the kernel resolves:
+                  // `axes` as listed, or all others when b = 1 (exclude)
+  };
+  Kind kind = Kind::kNone;
+  int64_t a = 0, b = 0;
+  // conv2d and max_pool2d: (height, width) pairs; padding is (top, left).
+  int64_t strides[2] = {1, 1}, padding[2] = {0, 0}, dilation[2] = {1, 1};
+  int64_t groups = 1;
+  bool use_bias = false;
+  std::vector<int64_t> axes;
+};
+
 class Operator {
  public:
   virtual ~Operator() = default;
@@ -83,6 +107,9 @@ class Operator {
   // has no kernel for (its aliases): loading such a graph fails with code 1
   // once every check has passed.
   virtual bool has_kernel() const { return true; }
+
+  // See KernelInfo. Only attributes the shape and precision rules accepted.
+  virtual KernelInfo kernel_info() const { return {}; }
 
   // The scalar kernel that defines the bits. Shapes are the verified ones.
   virtual void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,

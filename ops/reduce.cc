@@ -117,6 +117,15 @@ class ReduceOp : public Operator {
     return shape_size(in[0]) / shape_size(out[0]);
   }
 
+  KernelInfo kernel_info() const override {
+    KernelInfo k;
+    k.kind = KernelInfo::Kind::kReduce;
+    k.a = kind_ == Kind::kSum ? 0 : 1;
+    k.b = exclude_ ? 1 : 0;
+    k.axes = axis_;
+    return k;
+  }
+
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
            Workspace&) const override {
     if (kind_ == Kind::kSum) {

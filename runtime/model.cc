@@ -8,10 +8,17 @@
 #include <mutex>
 #include <sstream>
 #include <unordered_map>
+#include <thread>
+#include <chrono>
+#include <ctime>
 
 #include "graph/error.h"
 #include "graph/graph.h"
+#include "graph/memory.h"
 #include "graph/params.h"
+#include "kernels/isa.h"
+#include "kernels/thread_pool.h"
+#include "runtime/plan.h"
 
 namespace cvm {
 
@@ -67,7 +74,16 @@ struct Model::Impl {
   // Parameter values, bound to their variable nodes at load; written into
   // storage once, when the storage is first allocated (as the reference
   // writes them once at load).
-  std::vector<std::pair<uint32_t, std::vector<int32_t>>> params;
+  // During load, `raw` views the params blob; afterwards only parameters
+  // whose pool is used keep their values (widened to int32).
+  struct BoundParam {
+    uint32_t nid = 0;
+    std::vector<int32_t> values;
+    const uint8_t* raw = nullptr;
+    int width = 4;
+    int64_t count = 0;
+  };
+  std::vector<BoundParam> params;
 
   // Execution state.
   std::mutex mutex;
@@ -79,15 +95,29 @@ struct Model::Impl {
 
   size_t max_memory = 0;  // LoadOptions::max_memory_bytes
 
-  void load(const std::string& json, const std::string& params_blob);
+  // The plan (fast kernels and fused groups, or every node plain), its
+  // scratch memory and threads.
+  std::unique_ptr<Plan> plan;
+  int threads = 0;  // 0: every core
+  std::unique_ptr<kernels::ThreadPool> pool;
+  std::vector<uint32_t> shared;
+  std::vector<std::vector<uint32_t>> scratch;
+
+  void load(const std::string& json, const std::string& params_blob, int device_type);
+  void make_plan(int device_type);
+  int thread_count() const;
   void bind_params(const std::string& blob);
   void check_memory(uint64_t param_bytes) const;
   void allocate();
   void execute(const std::vector<int32_t>& input);
+  std::vector<int32_t> input_values;  // infer()'s decoded input
+  std::vector<double>* step_seconds = nullptr;  // when set, execute() times each step
+  std::vector<double>* step_cpu = nullptr;
   void postprocess_outputs(uint8_t* out) const;
 };
 
-void Model::Impl::load(const std::string& json, const std::string& params_blob) {
+void Model::Impl::load(const std::string& json, const std::string& params_blob,
+                       int device_type) {
   graph = load_graph(json);
   for (const GraphNode& node : graph.nodes) {
     CVM_VERIFY(node.is_variable() || node.op->has_kernel())
@@ -154,13 +184,59 @@ void Model::Impl::load(const std::string& json, const std::string& params_blob) 
   }
 
   bind_params(params_blob);
+  make_plan(device_type);
+}
+
+// Device 2 (the reference's specification build) runs every node through
+// its scalar kernel; device 0 uses the fast kernels of the active ISA.
+void Model::Impl::make_plan(int device_type) {
+  const kernels::Table* table =
+      device_type == 0 ? kernels::table(kernels::active_isa()) : nullptr;
+  auto lookup = [](const void* ctx, uint32_t nid, ParamView* out) -> bool {
+    const auto& ps = static_cast<const Impl*>(ctx)->params;
+    const BoundParam* found = nullptr;
+    for (const auto& p : ps) {
+      if (p.nid == nid) found = &p;  // the last one wins
+    }
+    if (!found) return false;
+    out->values = found->values.empty() ? nullptr : found->values.data();
+    out->raw = found->raw;
+    out->width = found->width;
+    out->count = found->count;
+    return true;
+  };
+  plan = cvm::make_plan(graph, table, lookup, this);
+  // Parameters in unused pools are never needed again; the others get their
+  // int32 values now (the blob does not outlive load()).
+  std::vector<bool> unused(pool_bytes.size(), false);
+  for (int sid : plan->unused_pools) unused[static_cast<size_t>(sid)] = true;
+  params.erase(std::remove_if(params.begin(), params.end(),
+                              [&](const BoundParam& p) {
+                                return unused[static_cast<size_t>(
+                                    graph.pool[graph.entry_id(p.nid, 0)])];
+                              }),
+               params.end());
+  for (BoundParam& p : params) {
+    if (p.values.empty() && p.count > 0) {
+      ParamView v{nullptr, p.raw, p.width, p.count};
+      p.values.resize(static_cast<size_t>(p.count));
+      v.read(0, p.count, p.values.data());
+    }
+    p.raw = nullptr;
+  }
+}
+
+int Model::Impl::thread_count() const {
+  if (threads > 0) return threads;
+  const unsigned hw = std::thread::hardware_concurrency();
+  return hw == 0 ? 1 : static_cast<int>(std::min(hw, 256u));
 }
 
 void Model::Impl::bind_params(const std::string& blob) {
   CVM_VERIFY(!blob.empty()) << "the params blob is empty";
-  std::vector<ParamArray> arrays = load_params(blob.data(), blob.size());
+  std::vector<ParamArray> arrays = load_params(blob.data(), blob.size(), /*widen=*/false);
   uint64_t param_bytes = 0;
-  for (const ParamArray& a : arrays) param_bytes += 4 * static_cast<uint64_t>(a.values.size());
+  for (const ParamArray& a : arrays) param_bytes += 4 * static_cast<uint64_t>(a.count);
   check_memory(param_bytes);
   // The first variable of each name, as the reference's linear search finds
   // it; a map, so that many parameters cannot cost time quadratic in size.
@@ -185,16 +261,38 @@ void Model::Impl::bind_params(const std::string& blob) {
         << "parameter " << a.name << ": only INT8 or INT32 arrays are supported";
     int prec = graph.precision[eid];
     int32_t range = precision_range(prec);
+    BoundParam bound;
+    bound.nid = nid;
+    bound.raw = a.raw;
+    bound.width = a.dtype_bits / 8;
+    bound.count = a.count;
     if (graph.nodes[nid].is_data()) {
-      for (int32_t& v : a.values) v = std::min(std::max(v, -range), range);
+      bound.values.resize(static_cast<size_t>(a.count));
+      for (int64_t i = 0; i < a.count; ++i) {
+        bound.values[i] = std::min(std::max(a.value(i), -range), range);
+      }
+    } else if (a.dtype_bits == 8) {
+      // A fast pass over the bytes; the slow one finds the first offender.
+      bool ok = true;
+      for (int64_t i = 0; i < a.count; ++i) {
+        const int32_t v = static_cast<int8_t>(a.raw[i]);
+        ok &= v >= -range && v <= range;
+      }
+      for (int64_t i = 0; !ok && i < a.count; ++i) {
+        const int32_t v = a.value(i);
+        CVM_VERIFY(v >= -range && v <= range)
+            << "parameter " << a.name << " at index " << i << " value:" << v
+            << " exceed of precision " << prec;
+      }
     } else {
-      for (size_t i = 0; i < a.values.size(); ++i) {
-        CVM_VERIFY(a.values[i] >= -range && a.values[i] <= range)
-            << "parameter " << a.name << " at index " << i << " value:" << a.values[i]
+      for (int64_t i = 0; i < a.count; ++i) {
+        const int32_t v = a.value(i);
+        CVM_VERIFY(v >= -range && v <= range)
+            << "parameter " << a.name << " at index " << i << " value:" << v
             << " exceed of precision " << prec;
       }
     }
-    params.emplace_back(nid, std::move(a.values));
+    params.push_back(std::move(bound));
   }
   for (size_t i = 0; i < set.size(); ++i) {
     const GraphNode& node = graph.nodes[graph.arg_nodes[i]];
@@ -214,7 +312,11 @@ void Model::Impl::check_memory(uint64_t param_bytes) const {
 
 void Model::Impl::allocate() {
   pools.resize(pool_bytes.size());
-  for (size_t i = 0; i < pool_bytes.size(); ++i) pools[i].assign((pool_bytes[i] + 3) / 4, 0);
+  std::vector<bool> unused(pool_bytes.size(), false);
+  for (int sid : plan->unused_pools) unused[static_cast<size_t>(sid)] = true;
+  for (size_t i = 0; i < pool_bytes.size(); ++i) {
+    if (!unused[i]) assign_large(pools[i], static_cast<size_t>((pool_bytes[i] + 3) / 4), 0);
+  }
   entries.resize(graph.num_entries());
   for (uint32_t eid = 0; eid < graph.num_entries(); ++eid) {
     entries[eid].data = pools[graph.pool[eid]].data();
@@ -232,10 +334,11 @@ void Model::Impl::allocate() {
   }
   // Later parameters of the same name win, as in the reference.
   for (const auto& p : params) {
-    std::copy(p.second.begin(), p.second.end(), entries[graph.entry_id(p.first, 0)].data);
+    std::copy(p.values.begin(), p.values.end(), entries[graph.entry_id(p.nid, 0)].data);
   }
   params.clear();
   params.shrink_to_fit();
+  assign_large(shared, plan->shared_words, 0u);
   allocated = true;
 }
 
@@ -248,10 +351,41 @@ void Model::Impl::execute(const std::vector<int32_t>& input) {
   int32_t range = precision_range(graph.precision[eid]);
   int32_t* data = entries[eid].data;
   for (size_t i = 0; i < input.size(); ++i) data[i] = std::min(std::max(input[i], -range), range);
-  for (uint32_t nid = 0; nid < graph.nodes.size(); ++nid) {
-    const GraphNode& node = graph.nodes[nid];
-    if (node.is_variable()) continue;
-    node.op->run(node_inputs[nid], node_outputs[nid], workspace);
+  ExecContext ctx;
+  ctx.entries = &entries;
+  ctx.node_inputs = &node_inputs;
+  ctx.node_outputs = &node_outputs;
+  ctx.workspace = &workspace;
+  ctx.max_threads = thread_count();
+  ctx.pool_slot = &pool;
+  ctx.shared = shared.data();
+  if (plan->thread_words > 0) {
+    if (scratch.size() < static_cast<size_t>(ctx.max_threads)) {
+      scratch.resize(static_cast<size_t>(ctx.max_threads));
+    }
+    for (int t = 0; t < ctx.max_threads; ++t) {
+      if (scratch[t].size() < plan->thread_words) scratch[t].assign(plan->thread_words, 0u);
+      ctx.scratch.push_back(scratch[t].data());
+    }
+  }
+  if (!step_seconds) {
+    for (const auto& step : plan->steps) step->run(ctx);
+    return;
+  }
+  step_seconds->assign(plan->steps.size(), 0.0);
+  step_cpu->assign(plan->steps.size(), 0.0);
+  auto cpu_now = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+  };
+  for (size_t i = 0; i < plan->steps.size(); ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const double c0 = cpu_now();
+    plan->steps[i]->run(ctx);
+    (*step_cpu)[i] = cpu_now() - c0;
+    (*step_seconds)[i] =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
 }
 
@@ -331,7 +465,7 @@ std::unique_ptr<Model> Model::load(const std::string& graph_json, const std::str
       << ", only 0 (CPU) and 2 (FORMAL) are supported";
   auto impl = std::make_unique<Impl>();
   impl->max_memory = options.max_memory_bytes;
-  impl->load(graph_json, params);
+  impl->load(graph_json, params, options.device_type);
   return std::unique_ptr<Model>(new Model(std::move(impl)));
 }
 
@@ -371,6 +505,37 @@ size_t Model::input_type_size() const { return impl_->input_bytes; }
 size_t Model::output_type_size() const { return impl_->output_bytes; }
 int64_t Model::storage_size() const { return impl_->storage; }
 
+void Model::set_threads(int n) {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->threads = n < 0 ? 0 : n;
+}
+
+int Model::threads() const { return impl_->thread_count(); }
+
+std::string Model::plan_summary() const {
+  const PlanSummary& s = impl_->plan->summary;
+  std::ostringstream out;
+  out << "steps " << s.steps << ", fast " << s.fast_steps << ", fused nodes " << s.fused_nodes
+      << ", unwritten entries " << s.skipped_writes;
+  return out.str();
+}
+
+std::vector<std::string> Model::plan_steps() const {
+  std::vector<std::string> out;
+  for (const auto& step : impl_->plan->steps) {
+    std::ostringstream line;
+    line << step->kind();
+    const std::vector<uint32_t> nodes = step->nodes();
+    const std::vector<bool> stored = step->stored();
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      line << " " << impl_->graph.nodes[nodes[i]].name;
+      if (i + 1 < nodes.size() && i < stored.size() && stored[i]) line << "(stored)";
+    }
+    out.push_back(line.str());
+  }
+  return out;
+}
+
 int64_t Model::gas() const {
   if (impl_->gas_error) throw Error(impl_->gas_error, impl_->gas_message);
   return impl_->gas;
@@ -389,7 +554,9 @@ void Model::infer(const void* input, size_t input_bytes, void* output) {
   CVM_VERIFY(static_cast<int64_t>(input_bytes) == impl_->input_length)
       << "input length " << input_bytes << ", expected " << impl_->input_length;
   const uint8_t* bytes = static_cast<const uint8_t*>(input);
-  std::vector<int32_t> values(static_cast<size_t>(shape_size(impl_->input_shape)));
+  // Reused between calls (a fresh buffer of this size costs page faults).
+  std::vector<int32_t>& values = impl_->input_values;
+  values.resize(static_cast<size_t>(shape_size(impl_->input_shape)));
   for (size_t i = 0; i < values.size(); ++i) {
     if (impl_->input_bytes == 4) {
       const uint8_t* b = bytes + 4 * i;
@@ -420,6 +587,30 @@ std::vector<std::vector<int32_t>> Model::run(const std::vector<int32_t>& input) 
     out.emplace_back(t.data, t.data + t.size());
   }
   return out;
+}
+
+std::vector<Model::StepTime> Model::profile(const std::vector<uint8_t>& input) {
+  std::vector<double> seconds, cpu;
+  std::vector<uint8_t> out(output_length());
+  auto attach = [&](bool on) {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    impl_->step_seconds = on ? &seconds : nullptr;
+    impl_->step_cpu = on ? &cpu : nullptr;
+  };
+  attach(true);
+  try {
+    infer(input.data(), input.size(), out.data());
+  } catch (...) {
+    attach(false);
+    throw;
+  }
+  attach(false);
+  std::vector<std::string> names = plan_steps();
+  std::vector<StepTime> result;
+  for (size_t i = 0; i < seconds.size() && i < names.size(); ++i) {
+    result.push_back(StepTime{names[i], seconds[i], cpu[i]});
+  }
+  return result;
 }
 
 int64_t estimate_gas(const std::string& graph_json) { return graph_gas(load_graph(graph_json)); }

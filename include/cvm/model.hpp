@@ -14,6 +14,18 @@
 
 namespace cvm {
 
+// Instruction-set levels of the fast kernels. Every level gives the same
+// bytes; kScalar runs each node through its plain scalar kernel.
+enum class Isa { kAuto = -1, kScalar = 0, kAvx2 = 1, kAvx512 = 2 };
+
+// Forces the level for models loaded afterwards (kAuto: the CVM_ISA
+// environment variable -- scalar, avx2 or avx512 -- else the best the CPU
+// has). A level above the CPU's is lowered to the CPU's.
+void set_isa(Isa isa);
+// The level models loaded now use, and the best this CPU supports.
+Isa active_isa();
+Isa detected_isa();
+
 struct TensorInfo {
   std::string name;
   std::vector<int64_t> shape;
@@ -66,6 +78,28 @@ class Model {
   // The reference's gas figure; throws (code 1) when the graph exceeds its
   // ops or memory limits.
   int64_t gas() const;
+
+  // Threads an inference may use (0, the default: every core). Results never
+  // depend on it.
+  void set_threads(int n);
+  int threads() const;
+
+  // How the executor runs the graph: a one-line summary, and one line per
+  // step (its kind and the nodes it computes; "(stored)" marks an
+  // intermediate node of a fused group whose output is still written), for
+  // reports and tests.
+  std::string plan_summary() const;
+  std::vector<std::string> plan_steps() const;
+  // Runs infer() once on `input` and returns, per step, its plan_steps()
+  // line, its wall time and the CPU time of the calling thread during it
+  // (seconds; with one thread the latter ignores time the thread lost to
+  // others).
+  struct StepTime {
+    std::string step;
+    double seconds = 0;
+    double cpu_seconds = 0;
+  };
+  std::vector<StepTime> profile(const std::vector<uint8_t>& input);
 
   // Operator counts by name, for reports.
   std::vector<std::pair<std::string, int>> operator_counts() const;

@@ -134,6 +134,19 @@ class Conv2D : public Operator {
     return shape_size(w) / w[0] * 3 + (use_bias_ ? 1 : 0);
   }
 
+  KernelInfo kernel_info() const override {
+    KernelInfo k;
+    k.kind = KernelInfo::Kind::kConv2d;
+    for (int i = 0; i < 2; ++i) {
+      k.strides[i] = strides_[i];
+      k.padding[i] = padding_[i];
+      k.dilation[i] = dilation_[i];
+    }
+    k.groups = groups_;
+    k.use_bias = use_bias_;
+    return k;
+  }
+
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
            Workspace& workspace) const override;
 

@@ -42,6 +42,13 @@ class Dense : public Operator {
     return in[1][1] * 3 + (use_bias_ ? 1 : 0);
   }
 
+  KernelInfo kernel_info() const override {
+    KernelInfo k;
+    k.kind = KernelInfo::Kind::kDense;
+    k.use_bias = use_bias_;
+    return k;
+  }
+
   // int32 arithmetic that wraps like the reference's (done in uint32).
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
            Workspace&) const override {

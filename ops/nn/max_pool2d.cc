@@ -72,6 +72,18 @@ class MaxPool2D : public Operator {
     return pool_size_[0] * pool_size_[1];
   }
 
+  KernelInfo kernel_info() const override {
+    KernelInfo k;
+    k.kind = KernelInfo::Kind::kMaxPool2d;
+    k.a = pool_size_[0];
+    k.b = pool_size_[1];
+    k.strides[0] = strides_[0];
+    k.strides[1] = strides_[1];
+    k.padding[0] = padding_[0];
+    k.padding[1] = padding_.size() == 2 ? padding_[1] : padding_[0];
+    return k;
+  }
+
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
            Workspace&) const override {
     const Shape& xs = in[0].shape;

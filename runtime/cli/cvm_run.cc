@@ -32,6 +32,7 @@ struct UsageError : std::runtime_error {
 
 const char kUsage[] =
     "usage: cvm-run --model DIR --input FILE [--output FILE] [--repeat N] [--threads N]\n"
+    "               [--profile]\n"
     "       cvm-run --symbol FILE --params FILE --input FILE [...]\n"
     "       cvm-run info --model DIR | --symbol FILE --params FILE\n"
     "DIR holds symbol.json and params.bin. Files ending in .npy are NumPy arrays;\n"
@@ -42,6 +43,7 @@ struct Options {
   std::string symbol, params, input, output;
   int repeat = 0;
   int threads = 0;
+  bool profile = false;
 };
 
 bool ends_with(const std::string& s, const std::string& suffix) {
@@ -83,6 +85,7 @@ Options parse_args(int argc, char** argv) {
     else if (a == "--output") o.output = value();
     else if (a == "--repeat") o.repeat = parse_count(a, value());
     else if (a == "--threads") o.threads = parse_count(a, value());
+    else if (a == "--profile") o.profile = true;
     else throw UsageError("unknown argument '" + a + "'");
   }
   if (!model_dir.empty()) {
@@ -234,8 +237,37 @@ int run(const Options& o) {
     print_info(*model);
     return 0;
   }
+  model->set_threads(o.threads);
   std::vector<uint8_t> input = load_input(o.input, *model);
   std::vector<uint8_t> output = model->infer(input);
+  if (o.profile) {
+    // The slowest steps, each at its fastest over max(--repeat, 1) runs:
+    // wall time, and the CPU time of the calling thread.
+    auto steps = model->profile(input);
+    for (int r = 1; r < o.repeat; ++r) {
+      auto again = model->profile(input);
+      for (size_t i = 0; i < steps.size() && i < again.size(); ++i) {
+        steps[i].seconds = std::min(steps[i].seconds, again[i].seconds);
+        steps[i].cpu_seconds = std::min(steps[i].cpu_seconds, again[i].cpu_seconds);
+      }
+    }
+    double total = 0, total_cpu = 0;
+    for (const auto& s : steps) {
+      total += s.seconds;
+      total_cpu += s.cpu_seconds;
+    }
+    std::vector<size_t> order(steps.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return steps[a].seconds > steps[b].seconds; });
+    std::printf("plan: %s, %d threads; %.3f ms in steps (caller CPU %.3f ms)\n",
+                model->plan_summary().c_str(), model->threads(), total * 1e3, total_cpu * 1e3);
+    std::printf("  wall ms    cpu ms  step\n");
+    for (size_t i = 0; i < order.size(); ++i) {
+      std::printf("%9.3f %9.3f  %s\n", steps[order[i]].seconds * 1e3,
+                  steps[order[i]].cpu_seconds * 1e3, steps[order[i]].step.c_str());
+    }
+  }
   if (o.repeat > 0) {
     std::vector<double> ms;
     for (int i = 0; i < o.repeat; ++i) {

@@ -1,0 +1,201 @@
+// The ISA-specific kernels behind the executor's fast steps, as plain
+// functions over raw pointers. Each table entry computes exactly what the
+// scalar operators compute (the tests compare them byte for byte).
+#pragma once
+
+#include <cstdint>
+
+#include "cvm/model.hpp"
+
+namespace cvm {
+namespace kernels {
+
+// ---------------------------------------------------------------------------
+// Element-wise chains: a value per element passes through stages in order;
+// each stage may store its result (an entry of the graph) at the element's
+// flat index.
+
+enum class StageOp : uint8_t {
+  kClamp,       // min(max(x, lo), hi)
+  kZero,        // cvm_right_shift with precision 1
+  kShift31,     // cvm_right_shift with shift >= 31: x >> 31
+  kShiftRound,  // ((x >> (s - 1)) + 1) >> 1, the + 1 wrapping
+  kShiftSat,    // x < x_lo: -hi; x > x_hi: hi; else the rounding shift
+  kBinary,      // x op operand (wrapping)
+};
+enum class BinOp : uint8_t { kAdd, kSub, kRSub, kMul, kMax };
+enum class OperandMode : uint8_t {
+  kSame,   // operand[flat index]
+  kPlane,  // operand[n * stride_n + c * stride_c]: one value per (n, c) plane
+};
+
+struct Stage {
+  StageOp op = StageOp::kClamp;
+  BinOp bin = BinOp::kAdd;
+  OperandMode mode = OperandMode::kSame;
+  int32_t lo = 0, hi = 0;
+  int32_t x_lo = 0, x_hi = 0;
+  int32_t shift = 0;
+  const int32_t* operand = nullptr;
+  int64_t stride_n = 0, stride_c = 0;
+  int32_t* write = nullptr;  // where the stage's value is stored, or null
+};
+
+constexpr int kMaxStages = 8;
+
+// Chains the kernels run with dedicated code (see finalize()). rs(x, s) is
+// the exact rounding shift (t >> 1) + (t & 1) with t = x >> (s - 1): equal to
+// the operator's ((x >> (s - 1)) + 1) >> 1 wherever that does not overflow
+// (always when s >= 2), and the saturating cvm_right_shift is exactly
+// clamp(rs(x, s), -hi, hi) for every s.
+enum class Pattern : uint8_t {
+  kGeneric,     // stage by stage
+  kStore,       // y = x
+  kClamp,       // y = clamp(x, lo1, hi1)
+  kShiftClamp,  // y = clamp(rs(x, s1), lo1, hi1)
+  kResidual,    // y = clamp(rs(clamp(rs(x, s1), lo1, hi1) + operand[i], s2), lo2, hi2)
+};
+
+struct Chain {
+  int32_t* source_write = nullptr;  // the source's own entry, or null
+  int num_stages = 0;
+  Stage stages[kMaxStages];
+
+  // Set by finalize().
+  Pattern pattern = Pattern::kGeneric;
+  int32_t* final_write = nullptr;
+  const int32_t* operand = nullptr;
+  int32_t s1 = 0, lo1 = 0, hi1 = 0, s2 = 0, lo2 = 0, hi2 = 0;
+
+  // Recognises the patterns above (only when nothing but the last value is
+  // stored); call once the pointers are set.
+  void finalize();
+};
+
+// Where the lanes of a product tile go: the lanes set in mask[v] of vector
+// v are output pixels out[v], out[v] + 1, ... in lane order.
+struct TileMap {
+  int nvec = 0;
+  uint32_t mask[4] = {0, 0, 0, 0};
+  int64_t out[4] = {0, 0, 0, 0};
+};
+
+// A run of one tile row: `len` values at column `offset` of the tile go to
+// output pixels [out, out + len).
+struct Segment {
+  int32_t offset = 0;
+  int32_t len = 0;
+  int64_t out = 0;
+};
+
+// ---------------------------------------------------------------------------
+// int8 convolution as a matrix product. Channels are packed in groups of
+// `group` (4 int8 as uint8 + 128 for VNNI, 2 int16 for AVX2), one 32-bit word
+// per (channel group, pixel); weights as words of the same channels.
+
+struct Table {
+  Isa isa = Isa::kScalar;
+  int lanes = 1;        // int32 lanes of a vector
+  int group = 1;        // channels per 32-bit word
+  int mr = 1;           // output channels per micro-tile
+  int nr = 1;           // vectors of pixels per micro-tile
+  uint32_t pad_word = 0;  // the word of four (or two) zero channels
+  bool offset_data = false;  // data stored as x + 128 (VNNI): subtract 128 * sum(w)
+
+  // Words of channels [c0, c0 + group) of `count` pixels, from `count`
+  // int32 values per channel with `channel_stride` between channels (cast to
+  // int8 first); `channels` <= group of them exist, the rest are zero.
+  void (*pack_words)(const int32_t* x, int64_t channel_stride, int channels, int64_t count,
+                     uint32_t* out);
+
+  // C[mr][nvec * lanes] (+)= A[k][mr] . B[k][nvec * lanes] over k < kc,
+  // where row k of B starts at b + koff[k] and C rows are `ldc` int32 apart.
+  void (*gemm)(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc, int32_t* c,
+               int64_t ldc, int nvec, bool accumulate);
+
+  // Runs `chain` on len values src[0..len) whose flat index starts at
+  // `flat`, in plane (n, c); `add` is added to each value first (wrapping).
+  void (*chain)(const Chain& chain, const int32_t* src, int64_t len, int64_t flat, int64_t n,
+                int64_t c, int32_t add);
+
+  // gemm (kc rows, from zero or from the partial sums cin[m][...], rows ldc
+  // apart) then the chain's pattern on the accumulators, row m (< rows)
+  // plus add[m], stored through `map` at chain.final_write + flat0 + m *
+  // plane (the residual operand read likewise from chain.operand). Returns
+  // false, doing nothing, for a generic chain or a map this ISA cannot
+  // store (lanes that are not a prefix, without AVX-512).
+  bool (*gemm_fused)(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc,
+                     const int32_t* cin, int64_t ldc, const Chain& chain, int64_t flat0,
+                     int64_t plane, int rows, const int32_t* add, const TileMap& map);
+
+  // The transposed product for small pixel grids (AVX-512 only, else
+  // null): lanes are 48 output channels, rows up to 7 pixels. C[m][48] (+)=
+  // sum_k at[k][48] * data word at base + koff[k] + pos[m] (pos[m] for
+  // m < rows; rows past `rows` repeat the last).
+  void (*gemm_t)(const uint32_t* at, const uint32_t* base, const int64_t* koff,
+                 const int64_t* pos, int rows, int64_t kc, int32_t* c, bool accumulate);
+  // Its epilogue: row m of C (+ add[48]) is pixel pix[m] of output channels
+  // oc0 + [0, noc); flat0 = (n * O + oc0) * plane. Pattern chains store
+  // (scatter) to chain.final_write; generic ones store the values to
+  // tmp[lane * plane + pix[m]] for the caller to run the chain on.
+  void (*epilogue_t)(const Chain& chain, const int32_t* c, int rows, const int64_t* pix,
+                     int64_t flat0, int64_t plane, int noc, const int32_t* add, int32_t* tmp);
+
+  // The chain over `rows` rows of a product tile (rows `ldc` apart): row m
+  // is output channel c0 + m of image n, its flat index flat0 + m * plane
+  // (+ the segment's output pixel), its added value add[m].
+  void (*epilogue)(const Chain& chain, const int32_t* tile, int64_t ldc, int rows,
+                   const Segment* segments, int num_segments, int64_t flat0, int64_t plane,
+                   int64_t n, int64_t c0, const int32_t* add);
+
+  // Depthwise convolution of one h x w plane straight from it (zeros
+  // outside): out[r][q] = sum w[i][k] * x[r * sh - ph + i * dh][q * sw - pw + k * dw]
+  // (wrapping int32), out being oh x ow. False (nothing done) for strides
+  // this ISA has no direct kernel for.
+  bool (*depthwise_direct)(const int32_t* x, int64_t h, int64_t w, const int32_t* wt, int64_t fh,
+                           int64_t fw, int64_t sh, int64_t sw, int64_t ph, int64_t pw,
+                           int64_t dh, int64_t dw, int64_t oh, int64_t ow, int32_t* out);
+
+  // out[p] = sum_t w[t] * x[toff[t] + p] for p < count (wrapping int32).
+  void (*depthwise)(const int32_t* x, const int64_t* toff, const int32_t* w, int taps,
+                    int64_t count, int32_t* out);
+
+  // max_pool2d of one h x w plane: window ph x pw, strides (sh, sw), the
+  // window of output (r, q) starting at (r * sh - top, q * sw - left); only
+  // positions inside the plane count (each window holds at least one).
+  // `scratch`: max_pool_scratch(w, pw, sw, ow) words.
+  void (*max_pool)(const int32_t* x, int64_t h, int64_t w, int64_t ph, int64_t pw, int64_t sh,
+                   int64_t sw, int64_t top, int64_t left, int64_t oh, int64_t ow, int32_t* out,
+                   int32_t* scratch);
+
+  // dst[r * phase_stride + k] = src[k * s + r] for every k * s + r < count.
+  void (*split_phases)(const int32_t* src, int64_t count, int64_t s, int32_t* dst,
+                       int64_t phase_stride);
+
+  // y[i] = the wrapping sum (max = false) or the max of x[i * inner .. + inner)
+  // for i < rows (inner >= 1).
+  void (*reduce_rows)(const int32_t* x, int64_t rows, int64_t inner, bool max, int32_t* y);
+
+  // y[u] = sum_k x[k] * w[u][k] for u < units (wrapping), w packed by
+  // pack_dense as int8 in blocks of `lanes` units.
+  void (*dense)(const int32_t* x, const int8_t* w, int64_t k, int64_t units, int32_t* y);
+};
+
+inline int64_t max_pool_scratch(int64_t w, int64_t pw, int64_t sw, int64_t ow, int lanes) {
+  const int64_t row = (ow + 2 * lanes) * sw + pw + w + lanes;
+  return 2 * row + sw * lanes + 64;
+}
+
+// The table for `isa` (kScalar has no table: nullptr).
+const Table* table(Isa isa);
+
+// Per ISA (defined in the ISA's translation unit).
+const Table* table_avx2();
+const Table* table_avx512();
+
+// Scalar reference of a chain, for the tails of the vector kernels and tests.
+void chain_scalar(const Chain& chain, const int32_t* src, int64_t len, int64_t flat, int64_t n,
+                  int64_t c, int32_t add);
+
+}  // namespace kernels
+}  // namespace cvm

@@ -1,0 +1,867 @@
+// The vector kernels, compiled once per instruction set: an ISA translation
+// unit defines CVM_KERNEL_NS and CVM_KERNEL_ARCH (an xsimd architecture),
+// compiles with that ISA's flags and includes this file. Everything here has
+// internal linkage or lives in the ISA's own namespace, so no function
+// compiled for one ISA can be picked by the linker for another.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <xsimd/xsimd.hpp>
+
+#include "kernels/fast.h"
+
+namespace cvm {
+namespace kernels {
+namespace CVM_KERNEL_NS {
+namespace {
+
+using Arch = CVM_KERNEL_ARCH;
+using VecI = xsimd::batch<int32_t, Arch>;
+constexpr int kLanes = static_cast<int>(VecI::size);
+
+// --------------------------------------------------------------- chains
+
+inline VecI round_shift(VecI x, int s) {
+  VecI t = x >> (s - 1);
+  return (t + VecI(1)) >> 1;
+}
+
+void chain_vector(const Chain& ch, const int32_t* src, int64_t len, int64_t flat, int64_t n,
+                  int64_t c, int32_t add) {
+  VecI plane[kMaxStages];
+  for (int s = 0; s < ch.num_stages; ++s) {
+    const Stage& st = ch.stages[s];
+    if (st.op == StageOp::kBinary && st.mode == OperandMode::kPlane) {
+      plane[s] = VecI(st.operand[n * st.stride_n + c * st.stride_c]);
+    }
+  }
+  const VecI vadd(add);
+  int64_t j = 0;
+  for (; j + kLanes <= len; j += kLanes) {
+    VecI x = VecI::load_unaligned(src + j) + vadd;
+    if (ch.source_write) x.store_unaligned(ch.source_write + flat + j);
+    for (int s = 0; s < ch.num_stages; ++s) {
+      const Stage& st = ch.stages[s];
+      switch (st.op) {
+        case StageOp::kClamp:
+          x = xsimd::min(xsimd::max(x, VecI(st.lo)), VecI(st.hi));
+          break;
+        case StageOp::kZero:
+          x = VecI(0);
+          break;
+        case StageOp::kShift31:
+          x = x >> 31;
+          break;
+        case StageOp::kShiftRound:
+          x = round_shift(x, st.shift);
+          break;
+        case StageOp::kShiftSat: {
+          VecI r = round_shift(x, st.shift);
+          r = xsimd::select(x < VecI(st.x_lo), VecI(-st.hi), r);
+          x = xsimd::select(x > VecI(st.x_hi), VecI(st.hi), r);
+          break;
+        }
+        case StageOp::kBinary: {
+          const VecI y = st.mode == OperandMode::kSame
+                             ? VecI::load_unaligned(st.operand + flat + j)
+                             : plane[s];
+          switch (st.bin) {
+            case BinOp::kAdd: x = x + y; break;
+            case BinOp::kSub: x = x - y; break;
+            case BinOp::kRSub: x = y - x; break;
+            case BinOp::kMul: x = x * y; break;
+            case BinOp::kMax: x = xsimd::max(x, y); break;
+          }
+          break;
+        }
+      }
+      if (st.write) x.store_unaligned(st.write + flat + j);
+    }
+  }
+  if (j < len) chain_scalar(ch, src + j, len - j, flat + j, n, c, add);
+}
+
+// ------------------------------------------------------ depthwise, pooling
+
+void depthwise(const int32_t* x, const int64_t* toff, const int32_t* w, int taps, int64_t count,
+               int32_t* out) {
+  int64_t p = 0;
+  for (; p + 2 * kLanes <= count; p += 2 * kLanes) {
+    VecI a0(0), a1(0);
+    for (int t = 0; t < taps; ++t) {
+      const VecI wt(w[t]);
+      const int32_t* src = x + toff[t] + p;
+      a0 = a0 + VecI::load_unaligned(src) * wt;
+      a1 = a1 + VecI::load_unaligned(src + kLanes) * wt;
+    }
+    a0.store_unaligned(out + p);
+    a1.store_unaligned(out + p + kLanes);
+  }
+  for (; p < count; p += kLanes) {
+    // The last vector may reach past `count`: computed into a local copy.
+    VecI a0(0);
+    for (int t = 0; t < taps; ++t) a0 = a0 + VecI::load_unaligned(x + toff[t] + p) * VecI(w[t]);
+    alignas(64) int32_t tmp[kLanes];
+    a0.store_aligned(tmp);
+    const int64_t n = count - p < kLanes ? count - p : kLanes;
+    for (int64_t i = 0; i < n; ++i) out[p + i] = tmp[i];
+  }
+}
+
+void split_phases(const int32_t* src, int64_t count, int64_t s, int32_t* dst,
+                  int64_t phase_stride) {
+  int64_t k = 0;
+#if defined(__AVX512F__)
+  if (s == 2) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    for (; (k + 16) * 2 <= count; k += 16) {
+      const __m512i a = _mm512_loadu_si512(src + 2 * k);
+      const __m512i b = _mm512_loadu_si512(src + 2 * k + 16);
+      _mm512_storeu_si512(dst + k, _mm512_permutex2var_epi32(a, even, b));
+      _mm512_storeu_si512(dst + phase_stride + k, _mm512_permutex2var_epi32(a, odd, b));
+    }
+  }
+#endif
+  for (int64_t r = 0; r < s; ++r) {
+    int32_t* d = dst + r * phase_stride;
+    for (int64_t i = k * s + r, j = k; i < count; i += s, ++j) d[j] = src[i];
+  }
+}
+
+#if defined(__AVX512F__)
+void max_pool_direct(const int32_t*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                     int64_t, int64_t, int64_t, int64_t, int32_t*);
+#endif
+
+void max_pool(const int32_t* x, int64_t h, int64_t w, int64_t ph, int64_t pw, int64_t sh,
+              int64_t sw, int64_t top, int64_t left, int64_t oh, int64_t ow, int32_t* out,
+              int32_t* scratch) {
+#if defined(__AVX512F__)
+  if (sw <= 2) {
+    max_pool_direct(x, h, w, ph, pw, sh, sw, top, left, oh, ow, out);
+    return;
+  }
+#endif
+  // Row of vertical maxima, padded left and right with INT32_MIN, then its
+  // columns split by phase.
+  const int64_t len = (ow + 2 * kLanes) * sw + pw;  // padded row length used
+  const int64_t phase_len = len / sw + kLanes;
+  int32_t* row = scratch;
+  int32_t* phases = scratch + len + w + kLanes;
+  for (int64_t r = 0; r < oh; ++r) {
+    const int64_t t0 = r * sh - top;
+    const int64_t r0 = t0 < 0 ? 0 : t0;
+    const int64_t r1 = t0 + ph < h ? t0 + ph : h;
+    std::fill_n(row, left, INT32_MIN);
+    int32_t* v = row + left;
+    int64_t c = 0;
+    for (; c + kLanes <= w; c += kLanes) {
+      VecI m = VecI::load_unaligned(x + r0 * w + c);
+      for (int64_t i = r0 + 1; i < r1; ++i) m = xsimd::max(m, VecI::load_unaligned(x + i * w + c));
+      m.store_unaligned(v + c);
+    }
+    for (; c < w; ++c) {
+      int32_t m = x[r0 * w + c];
+      for (int64_t i = r0 + 1; i < r1; ++i) m = x[i * w + c] > m ? x[i * w + c] : m;
+      v[c] = m;
+    }
+    const int64_t used = left + w;
+    if (used < len) std::fill(row + used, row + len, INT32_MIN);
+    const int32_t* src = row;
+    int64_t stride = 1;
+    if (sw > 1) {
+      split_phases(row, len, sw, phases, phase_len);
+      src = phases;
+      stride = phase_len;
+    }
+    int32_t* o = out + r * ow;
+    int64_t q = 0;
+    for (; q + kLanes <= ow; q += kLanes) {
+      VecI m(INT32_MIN);
+      for (int64_t j = 0; j < pw; ++j) {
+        m = xsimd::max(m, VecI::load_unaligned(src + (j % sw) * stride + q + j / sw));
+      }
+      m.store_unaligned(o + q);
+    }
+    for (; q < ow; ++q) {
+      int32_t m = INT32_MIN;
+      for (int64_t j = 0; j < pw; ++j) {
+        const int32_t e = src[(j % sw) * stride + q + j / sw];
+        m = e > m ? e : m;
+      }
+      o[q] = m;
+    }
+  }
+}
+
+// ------------------------------------------------------ masked tails
+
+#if defined(__AVX512F__)
+inline VecI load_n(const int32_t* p, int64_t n) {
+  return VecI(_mm512_maskz_loadu_epi32(static_cast<__mmask16>((1u << n) - 1), p));
+}
+inline void store_n(int32_t* p, VecI v, int64_t n) {
+  _mm512_mask_storeu_epi32(p, static_cast<__mmask16>((1u << n) - 1), v);
+}
+#else
+inline __m256i tail_mask(int64_t n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
+                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+inline VecI load_n(const int32_t* p, int64_t n) {
+  return VecI(_mm256_maskload_epi32(p, tail_mask(n)));
+}
+inline void store_n(int32_t* p, VecI v, int64_t n) { _mm256_maskstore_epi32(p, tail_mask(n), v); }
+#endif
+
+// dst[j] = f(src[j] vector, j, count) over len values, the last vector
+// masked.
+template <typename F>
+inline void apply(const int32_t* src, int64_t len, int32_t* dst, const F& f) {
+  int64_t j = 0;
+  for (; j + kLanes <= len; j += kLanes) {
+    f(VecI::load_unaligned(src + j), j, kLanes).store_unaligned(dst + j);
+  }
+  if (j < len) store_n(dst + j, f(load_n(src + j, len - j), j, len - j), len - j);
+}
+
+inline VecI clampv(VecI x, VecI lo, VecI hi) { return xsimd::min(xsimd::max(x, lo), hi); }
+
+// The exact rounding shift of the patterns (see Pattern).
+inline VecI rs_exact(VecI x, int s) {
+  const VecI t = x >> (s - 1);
+  return (t >> 1) + (t & VecI(1));
+}
+
+void run_chain(const Chain& ch, const int32_t* src, int64_t len, int64_t flat, int64_t n,
+               int64_t c, int32_t add) {
+  const VecI a(add);
+  int32_t* dst = ch.final_write + flat;
+  switch (ch.pattern) {
+    case Pattern::kStore:
+      apply(src, len, dst, [&](VecI x, int64_t, int64_t) { return x + a; });
+      return;
+    case Pattern::kClamp: {
+      const VecI lo(ch.lo1), hi(ch.hi1);
+      apply(src, len, dst, [&](VecI x, int64_t, int64_t) { return clampv(x + a, lo, hi); });
+      return;
+    }
+    case Pattern::kShiftClamp: {
+      const VecI lo(ch.lo1), hi(ch.hi1);
+      apply(src, len, dst, [&](VecI x, int64_t, int64_t) {
+        return clampv(rs_exact(x + a, ch.s1), lo, hi);
+      });
+      return;
+    }
+    case Pattern::kResidual: {
+      const VecI lo1(ch.lo1), hi1(ch.hi1), lo2(ch.lo2), hi2(ch.hi2);
+      const int32_t* op = ch.operand + flat;
+      apply(src, len, dst, [&](VecI x, int64_t j, int64_t cnt) {
+        const VecI y = cnt == kLanes ? VecI::load_unaligned(op + j) : load_n(op + j, cnt);
+        const VecI v = clampv(rs_exact(x + a, ch.s1), lo1, hi1) + y;
+        return clampv(rs_exact(v, ch.s2), lo2, hi2);
+      });
+      return;
+    }
+    case Pattern::kGeneric:
+      break;
+  }
+  chain_vector(ch, src, len, flat, n, c, add);
+}
+
+void epilogue(const Chain& ch, const int32_t* tile, int64_t ldc, int rows, const Segment* segs,
+              int nsegs, int64_t flat0, int64_t plane, int64_t n, int64_t c0, const int32_t* add) {
+  for (int m = 0; m < rows; ++m) {
+    for (int s = 0; s < nsegs; ++s) {
+      run_chain(ch, tile + m * ldc + segs[s].offset, segs[s].len, flat0 + m * plane + segs[s].out,
+                n, c0 + m, add[m]);
+    }
+  }
+}
+
+// ------------------------------------------------------ direct depthwise
+
+// Lanes j of a vector whose column c0 + j lies in [0, w) and whose output
+// q0 + j lies in [0, ow).
+inline int64_t valid_lanes_lo(int64_t c0) { return c0 < 0 ? -c0 : 0; }
+inline int64_t ceil_div_nonneg(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// The masked load of x[c0 .. c0 + kLanes) (lanes outside [lo, hi) zero);
+// no lane outside the plane row is touched.
+inline VecI load_lanes(const int32_t* row, int64_t c0, int64_t lo, int64_t hi) {
+  if (lo >= hi) return VecI(0);
+  const int32_t* p = reinterpret_cast<const int32_t*>(reinterpret_cast<uintptr_t>(row) +
+                                                      static_cast<uintptr_t>(c0) * 4u);
+#if defined(__AVX512F__)
+  const uint32_t m = ((hi >= 32 ? 0xFFFFFFFFu : ((1u << hi) - 1u)) & ~((1u << lo) - 1u)) & 0xFFFFu;
+  return VecI(_mm512_maskz_loadu_epi32(static_cast<__mmask16>(m), p));
+#else
+  const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i mask = _mm256_and_si256(
+      _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(hi)), idx),
+      _mm256_cmpgt_epi32(idx, _mm256_set1_epi32(static_cast<int>(lo) - 1)));
+  return VecI(_mm256_maskload_epi32(p, mask));
+#endif
+}
+
+#if defined(__AVX512F__)
+// x[c0 + j] for lanes j in [lo, hi), INT32_MIN elsewhere; nothing outside
+// the row is touched.
+inline __m512i load_lanes_min(const int32_t* row, int64_t c0, int64_t lo, int64_t hi) {
+  const __m512i fill = _mm512_set1_epi32(INT32_MIN);
+  if (lo >= hi) return fill;
+  const int32_t* p = reinterpret_cast<const int32_t*>(reinterpret_cast<uintptr_t>(row) +
+                                                      static_cast<uintptr_t>(c0) * 4u);
+  const uint32_t m = ((hi >= 32 ? 0xFFFFFFFFu : ((1u << hi) - 1u)) & ~((1u << lo) - 1u)) & 0xFFFFu;
+  return _mm512_mask_loadu_epi32(fill, static_cast<__mmask16>(m), p);
+}
+
+// max_pool2d of a plane straight from it, for strides 1 and 2: only
+// positions inside the plane count (each window holds at least one).
+void max_pool_direct(const int32_t* x, int64_t h, int64_t w, int64_t ph, int64_t pw, int64_t sh,
+                     int64_t sw, int64_t top, int64_t left, int64_t oh, int64_t ow,
+                     int32_t* out) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  for (int64_t r = 0; r < oh; ++r) {
+    const int64_t t0 = r * sh - top;
+    const int64_t r0 = t0 < 0 ? 0 : t0;
+    const int64_t r1 = t0 + ph < h ? t0 + ph : h;
+    int32_t* orow = out + r * ow;
+    for (int64_t q0 = 0; q0 < ow; q0 += 16) {
+      const int64_t n = ow - q0 < 16 ? ow - q0 : 16;
+      __m512i best = _mm512_set1_epi32(INT32_MIN);
+      for (int64_t i = r0; i < r1; ++i) {
+        const int32_t* xr = x + i * w;
+        for (int64_t k = 0; k < pw; ++k) {
+          __m512i v;
+          if (sw == 1) {
+            const int64_t c0 = q0 - left + k;
+            v = load_lanes_min(xr, c0, c0 < 0 ? -c0 : 0, std::min<int64_t>(n, w - c0));
+          } else {
+            const int64_t c0 = 2 * q0 - left + k;
+            const __m512i a = load_lanes_min(xr, c0, c0 < 0 ? -c0 : 0, std::min<int64_t>(16, w - c0));
+            const __m512i b = load_lanes_min(xr, c0 + 16, c0 + 16 < 0 ? -(c0 + 16) : 0,
+                                             std::min<int64_t>(16, w - c0 - 16));
+            v = _mm512_permutex2var_epi32(a, even, b);
+          }
+          best = _mm512_max_epi32(best, v);
+        }
+      }
+      _mm512_mask_storeu_epi32(orow + q0, static_cast<__mmask16>((1u << n) - 1u), best);
+    }
+  }
+}
+#endif
+
+bool depthwise_direct(const int32_t* x, int64_t h, int64_t w, const int32_t* wt, int64_t fh,
+                      int64_t fw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh,
+                      int64_t dw, int64_t oh, int64_t ow, int32_t* out) {
+  // Only stride 2 (AVX-512): for stride 1 the flattened phase layout is
+  // faster (no per-vector edge logic).
+#if defined(__AVX512F__)
+  if (!(sw == 2 && dw == 1)) return false;
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+#else
+  return false;
+#endif
+  const int64_t taps = fh * fw;
+  if (taps > 64) return false;
+  VecI wv[64];
+  for (int64_t t = 0; t < taps; ++t) wv[t] = VecI(wt[t]);
+  // Vectors whose every tap reads inside the row: q0 in [q_lo, q_hi].
+  const int64_t span = sw == 1 ? (fw - 1) * dw + kLanes : 2 * kLanes + fw - 1;
+  const int64_t q_lo = ceil_div_nonneg(pw, sw);
+  const int64_t q_hi = (w - span + pw) >= 0 ? (w - span + pw) / sw : -1;
+  for (int64_t r = 0; r < oh; ++r) {
+    int32_t* orow = out + r * ow;
+    int64_t i0 = 0, i1 = fh;  // the filter rows inside the plane
+    while (i0 < fh && r * sh - ph + i0 * dh < 0) ++i0;
+    while (i1 > i0 && r * sh - ph + (i1 - 1) * dh >= h) --i1;
+    for (int64_t q0 = 0; q0 < ow; q0 += kLanes) {
+      const int64_t n = ow - q0 < kLanes ? ow - q0 : kLanes;
+      VecI acc(0);
+      const bool interior = n == kLanes && q0 >= q_lo && q0 <= q_hi;
+      for (int64_t i = i0; i < i1; ++i) {
+        const int32_t* xr = x + (r * sh - ph + i * dh) * w;
+        const VecI* wr = wv + i * fw;
+        if (interior && sw == 1) {
+          const int32_t* p = xr + q0 - pw;
+          for (int64_t k = 0; k < fw; ++k) acc = acc + VecI::load_unaligned(p + k * dw) * wr[k];
+          continue;
+        }
+        for (int64_t k = 0; k < fw; ++k) {
+          VecI v;
+          if (sw == 1) {
+            const int64_t c0 = q0 - pw + k * dw;
+            v = load_lanes(xr, c0, valid_lanes_lo(c0), std::min<int64_t>(n, w - c0));
+          } else {
+#if defined(__AVX512F__)
+            // Input columns c0 + 2j: the even lanes of 32 from c0.
+            const int64_t c0 = 2 * q0 - pw + k;
+            VecI a, b;
+            if (interior) {
+              a = VecI::load_unaligned(xr + c0);
+              b = VecI::load_unaligned(xr + c0 + 16);
+            } else {
+              a = load_lanes(xr, c0, valid_lanes_lo(c0), std::min<int64_t>(16, w - c0));
+              b = load_lanes(xr, c0 + 16, valid_lanes_lo(c0 + 16), std::min<int64_t>(16, w - c0 - 16));
+            }
+            v = VecI(_mm512_permutex2var_epi32(a, even, b));
+#endif
+          }
+          acc = acc + v * wr[k];
+        }
+      }
+      if (n == kLanes) {
+        acc.store_unaligned(orow + q0);
+      } else {
+        store_n(orow + q0, acc, n);
+      }
+    }
+  }
+  return true;
+}
+
+// ------------------------------------------------------ reductions
+
+void reduce_rows(const int32_t* x, int64_t rows, int64_t inner, bool max, int32_t* y) {
+  for (int64_t i = 0; i < rows; ++i) {
+    const int32_t* r = x + i * inner;
+    int64_t j = 0;
+    int32_t acc = r[0];
+    if (inner >= kLanes) {
+      VecI v = VecI::load_unaligned(r);
+      for (j = kLanes; j + kLanes <= inner; j += kLanes) {
+        const VecI u = VecI::load_unaligned(r + j);
+        v = max ? xsimd::max(v, u) : v + u;
+      }
+      alignas(64) int32_t lanes[kLanes];
+      v.store_aligned(lanes);
+      acc = lanes[0];
+      for (int l = 1; l < kLanes; ++l) {
+        acc = max ? (lanes[l] > acc ? lanes[l] : acc)
+                  : static_cast<int32_t>(static_cast<uint32_t>(acc) + static_cast<uint32_t>(lanes[l]));
+      }
+    } else {
+      j = 1;
+    }
+    for (; j < inner; ++j) {
+      acc = max ? (r[j] > acc ? r[j] : acc)
+                : static_cast<int32_t>(static_cast<uint32_t>(acc) + static_cast<uint32_t>(r[j]));
+    }
+    y[i] = acc;
+  }
+}
+
+// ------------------------------------------------------ ISA-specific parts
+
+#if defined(__AVX512F__)
+
+constexpr int kGroup = 4;
+constexpr int kMr = 8;
+constexpr int kNr = 3;
+constexpr uint32_t kPadWord = 0x80808080u;  // four int8 zeros, + 128 each
+
+// Four channels' int8 values + 128, one byte each.
+void pack_words(const int32_t* x, int64_t cs, int channels, int64_t count, uint32_t* out) {
+  const __m512i bytes = _mm512_set1_epi32(0xFF);
+  const __m512i flip = _mm512_set1_epi32(static_cast<int>(kPadWord));
+  int64_t p = 0;
+  for (; p + 16 <= count; p += 16) {
+    __m512i word = _mm512_setzero_si512();
+    for (int j = 0; j < channels; ++j) {
+      __m512i v = _mm512_and_si512(_mm512_loadu_si512(x + j * cs + p), bytes);
+      word = _mm512_or_si512(word, _mm512_slli_epi32(v, 8 * j));
+    }
+    _mm512_storeu_si512(out + p, _mm512_xor_si512(word, flip));
+  }
+  if (p < count) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (count - p)) - 1u);
+    __m512i word = _mm512_setzero_si512();
+    for (int j = 0; j < channels; ++j) {
+      __m512i v = _mm512_and_si512(_mm512_maskz_loadu_epi32(m, x + j * cs + p), bytes);
+      word = _mm512_or_si512(word, _mm512_slli_epi32(v, 8 * j));
+    }
+    _mm512_mask_storeu_epi32(out + p, m, _mm512_xor_si512(word, flip));
+  }
+}
+
+template <int NV>
+void gemm_tile(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc, int32_t* c,
+               int64_t ldc, bool accumulate) {
+  __m512i acc[kMr][NV];
+#pragma GCC unroll 8
+  for (int m = 0; m < kMr; ++m) {
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      acc[m][v] = accumulate ? _mm512_loadu_si512(c + m * ldc + v * 16) : _mm512_setzero_si512();
+    }
+  }
+  for (int64_t k = 0; k < kc; ++k) {
+    __m512i bv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_si512(b + koff[k] + v * 16);
+    const int32_t* ak = reinterpret_cast<const int32_t*>(a + k * kMr);
+#pragma GCC unroll 8
+    for (int m = 0; m < kMr; ++m) {
+      const __m512i av = _mm512_set1_epi32(ak[m]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[m][v] = _mm512_dpbusd_epi32(acc[m][v], bv[v], av);
+    }
+  }
+#pragma GCC unroll 8
+  for (int m = 0; m < kMr; ++m) {
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) _mm512_storeu_si512(c + m * ldc + v * 16, acc[m][v]);
+  }
+}
+
+inline __m512i load_i8_as_i32(const int8_t* p) {
+  return _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+#else  // AVX2
+
+constexpr int kGroup = 2;
+constexpr int kMr = 4;
+constexpr int kNr = 3;
+constexpr uint32_t kPadWord = 0;
+
+// Two channels' int8 values as int16.
+void pack_words(const int32_t* x, int64_t cs, int channels, int64_t count, uint32_t* out) {
+  int64_t p = 0;
+  for (; p + 8 <= count; p += 8) {
+    __m256i word = _mm256_setzero_si256();
+    if (channels > 0) {
+      __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + p));
+      v = _mm256_srai_epi32(_mm256_slli_epi32(v, 24), 24);
+      word = _mm256_and_si256(v, _mm256_set1_epi32(0xFFFF));
+    }
+    if (channels > 1) {
+      __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + cs + p));
+      word = _mm256_or_si256(word, _mm256_srai_epi32(_mm256_slli_epi32(v, 24), 8));
+    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + p), word);
+  }
+  for (; p < count; ++p) {
+    uint32_t word = 0;
+    for (int j = 0; j < channels; ++j) {
+      const int16_t v = static_cast<int8_t>(x[j * cs + p]);
+      word |= static_cast<uint32_t>(static_cast<uint16_t>(v)) << (16 * j);
+    }
+    out[p] = word;
+  }
+}
+
+template <int NV>
+void gemm_tile(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc, int32_t* c,
+               int64_t ldc, bool accumulate) {
+  __m256i acc[kMr][NV];
+#pragma GCC unroll 4
+  for (int m = 0; m < kMr; ++m) {
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      acc[m][v] = accumulate
+                      ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + m * ldc + v * 8))
+                      : _mm256_setzero_si256();
+    }
+  }
+  for (int64_t k = 0; k < kc; ++k) {
+    __m256i bv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      bv[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + koff[k] + v * 8));
+    }
+    const int32_t* ak = reinterpret_cast<const int32_t*>(a + k * kMr);
+#pragma GCC unroll 4
+    for (int m = 0; m < kMr; ++m) {
+      const __m256i av = _mm256_set1_epi32(ak[m]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        acc[m][v] = _mm256_add_epi32(acc[m][v], _mm256_madd_epi16(bv[v], av));
+      }
+    }
+  }
+#pragma GCC unroll 4
+  for (int m = 0; m < kMr; ++m) {
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + m * ldc + v * 8), acc[m][v]);
+    }
+  }
+}
+
+inline __m256i load_i8_as_i32(const int8_t* p) {
+  return _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+}
+
+#endif
+
+void gemm(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc, int32_t* c,
+          int64_t ldc, int nvec, bool accumulate) {
+  switch (nvec) {
+    case 1: gemm_tile<1>(a, b, koff, kc, c, ldc, accumulate); break;
+    case 2: gemm_tile<2>(a, b, koff, kc, c, ldc, accumulate); break;
+    default: gemm_tile<3>(a, b, koff, kc, c, ldc, accumulate); break;
+  }
+}
+
+// The epilogue patterns on one vector, y the residual operand.
+template <Pattern P>
+inline VecI pattern_value(const Chain& ch, VecI x, VecI y) {
+  if (P == Pattern::kStore) return x;
+  if (P == Pattern::kClamp) return clampv(x, VecI(ch.lo1), VecI(ch.hi1));
+  VecI v = clampv(rs_exact(x, ch.s1), VecI(ch.lo1), VecI(ch.hi1));
+  if (P == Pattern::kShiftClamp) return v;
+  v = v + y;
+  return clampv(rs_exact(v, ch.s2), VecI(ch.lo2), VecI(ch.hi2));
+}
+
+constexpr uint32_t kFull = (1u << kLanes) - 1u;
+
+// Loads the lanes of `mask` from consecutive values at p (AVX-512: any
+// mask, expanded; AVX2: a prefix).
+inline VecI load_expand(const int32_t* p, uint32_t mask) {
+  if (mask == kFull) return VecI::load_unaligned(p);
+#if defined(__AVX512F__)
+  return VecI(_mm512_maskz_expandloadu_epi32(static_cast<__mmask16>(mask), p));
+#else
+  return load_n(p, __builtin_popcount(mask));
+#endif
+}
+
+// Stores the lanes of `mask` to consecutive values at p.
+inline void store_compress(int32_t* p, VecI v, uint32_t mask) {
+  if (mask == kFull) {
+    v.store_unaligned(p);
+    return;
+  }
+#if defined(__AVX512F__)
+  const __m512i packed = _mm512_maskz_compress_epi32(static_cast<__mmask16>(mask), v);
+  _mm512_mask_storeu_epi32(p, static_cast<__mmask16>((1u << __builtin_popcount(mask)) - 1u), packed);
+#else
+  store_n(p, v, __builtin_popcount(mask));
+#endif
+}
+
+template <int NV, Pattern P>
+void gemm_fused_tile(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc,
+                     const int32_t* cin, int64_t ldc, const Chain& ch, int64_t flat0,
+                     int64_t plane, int rows, const int32_t* add, const TileMap& map) {
+#if defined(__AVX512F__)
+  using Reg = __m512i;
+#else
+  using Reg = __m256i;
+#endif
+  Reg acc[kMr][NV];
+#pragma GCC unroll 8
+  for (int m = 0; m < kMr; ++m) {
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      acc[m][v] = cin ? Reg(VecI::load_unaligned(cin + m * ldc + v * kLanes)) : Reg(VecI(0));
+    }
+  }
+  for (int64_t k = 0; k < kc; ++k) {
+    Reg bv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) bv[v] = VecI::load_unaligned(reinterpret_cast<const int32_t*>(b + koff[k]) + v * kLanes);
+    const int32_t* ak = reinterpret_cast<const int32_t*>(a + k * kMr);
+#pragma GCC unroll 8
+    for (int m = 0; m < kMr; ++m) {
+#if defined(__AVX512F__)
+      const __m512i av = _mm512_set1_epi32(ak[m]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[m][v] = _mm512_dpbusd_epi32(acc[m][v], bv[v], av);
+#else
+      const __m256i av = _mm256_set1_epi32(ak[m]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[m][v] = _mm256_add_epi32(acc[m][v], _mm256_madd_epi16(bv[v], av));
+#endif
+    }
+  }
+  int32_t* dst = ch.final_write + flat0;
+  const int32_t* op = P == Pattern::kResidual ? ch.operand + flat0 : nullptr;
+#pragma GCC unroll 8
+  for (int m = 0; m < kMr; ++m) {
+    if (m >= rows) break;
+    const VecI am(add[m]);
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      const uint32_t mask = map.mask[v];
+      if (!mask) continue;
+      const int64_t at = m * plane + map.out[v];
+      const VecI y = P == Pattern::kResidual ? load_expand(op + at, mask) : VecI(0);
+      store_compress(dst + at, pattern_value<P>(ch, VecI(acc[m][v]) + am, y), mask);
+    }
+  }
+}
+
+template <Pattern P>
+void gemm_fused_p(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc,
+                  const int32_t* cin, int64_t ldc, const Chain& ch, int64_t flat0, int64_t plane,
+                  int rows, const int32_t* add, const TileMap& map) {
+  switch (map.nvec) {
+    case 1: gemm_fused_tile<1, P>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map); break;
+    case 2: gemm_fused_tile<2, P>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map); break;
+    default: gemm_fused_tile<3, P>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map); break;
+  }
+}
+
+bool gemm_fused(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc,
+                const int32_t* cin, int64_t ldc, const Chain& ch, int64_t flat0, int64_t plane,
+                int rows, const int32_t* add, const TileMap& map) {
+#if !defined(__AVX512F__)
+  for (int v = 0; v < map.nvec; ++v) {
+    if (map.mask[v] & (map.mask[v] + 1)) return false;  // not a prefix
+  }
+#endif
+  switch (ch.pattern) {
+    case Pattern::kStore: gemm_fused_p<Pattern::kStore>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map); return true;
+    case Pattern::kClamp: gemm_fused_p<Pattern::kClamp>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map); return true;
+    case Pattern::kShiftClamp: gemm_fused_p<Pattern::kShiftClamp>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map); return true;
+    case Pattern::kResidual: gemm_fused_p<Pattern::kResidual>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map); return true;
+    default: return false;
+  }
+}
+
+#if defined(__AVX512F__)
+// The transposed product: 48 output channels (3 vectors) x up to 7 pixels.
+constexpr int kTRows = 7;
+void gemm_t(const uint32_t* at, const uint32_t* base, const int64_t* koff, const int64_t* pos,
+            int rows, int64_t kc, int32_t* c, bool accumulate) {
+  int64_t p[kTRows];
+  for (int m = 0; m < kTRows; ++m) p[m] = pos[m < rows ? m : rows - 1];
+  __m512i acc[kTRows][3];
+#pragma GCC unroll 7
+  for (int m = 0; m < kTRows; ++m) {
+#pragma GCC unroll 3
+    for (int v = 0; v < 3; ++v) {
+      acc[m][v] = accumulate ? _mm512_loadu_si512(c + m * 48 + v * 16) : _mm512_setzero_si512();
+    }
+  }
+  for (int64_t k = 0; k < kc; ++k) {
+    const __m512i w0 = _mm512_loadu_si512(at + k * 48);
+    const __m512i w1 = _mm512_loadu_si512(at + k * 48 + 16);
+    const __m512i w2 = _mm512_loadu_si512(at + k * 48 + 32);
+    const int32_t* b = reinterpret_cast<const int32_t*>(base + koff[k]);
+#pragma GCC unroll 7
+    for (int m = 0; m < kTRows; ++m) {
+      const __m512i d = _mm512_set1_epi32(b[p[m]]);
+      acc[m][0] = _mm512_dpbusd_epi32(acc[m][0], d, w0);
+      acc[m][1] = _mm512_dpbusd_epi32(acc[m][1], d, w1);
+      acc[m][2] = _mm512_dpbusd_epi32(acc[m][2], d, w2);
+    }
+  }
+#pragma GCC unroll 7
+  for (int m = 0; m < kTRows; ++m) {
+#pragma GCC unroll 3
+    for (int v = 0; v < 3; ++v) _mm512_storeu_si512(c + m * 48 + v * 16, acc[m][v]);
+  }
+}
+
+template <Pattern P>
+void epilogue_t_p(const Chain& ch, const int32_t* c, int rows, const int64_t* pix,
+                  int64_t flat0, int64_t plane, int noc, const int32_t* add, int32_t* tmp) {
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  int32_t* dst = P == Pattern::kGeneric ? tmp : ch.final_write + flat0;
+  const int32_t* op = P == Pattern::kResidual ? ch.operand + flat0 : nullptr;
+  for (int v = 0; v < 3; ++v) {
+    const int n = noc - v * 16;
+    if (n <= 0) break;
+    const __mmask16 mask = static_cast<__mmask16>(n >= 16 ? 0xFFFFu : (1u << n) - 1u);
+    const __m512i rowoff = _mm512_mullo_epi32(_mm512_add_epi32(lane, _mm512_set1_epi32(v * 16)),
+                                              _mm512_set1_epi32(static_cast<int>(plane)));
+    const VecI a = VecI::load_unaligned(add + v * 16);
+    for (int m = 0; m < rows; ++m) {
+      const __m512i idx = _mm512_add_epi32(rowoff, _mm512_set1_epi32(static_cast<int>(pix[m])));
+      const VecI x = VecI::load_unaligned(c + m * 48 + v * 16) + a;
+      VecI y(0);
+      if (P == Pattern::kResidual) y = VecI(_mm512_mask_i32gather_epi32(_mm512_setzero_si512(), mask, idx, op, 4));
+      const VecI r = P == Pattern::kGeneric ? x : pattern_value<P == Pattern::kGeneric ? Pattern::kStore : P>(ch, x, y);
+      _mm512_mask_i32scatter_epi32(dst, mask, idx, r, 4);
+    }
+  }
+}
+
+void epilogue_t(const Chain& ch, const int32_t* c, int rows, const int64_t* pix, int64_t flat0,
+                int64_t plane, int noc, const int32_t* add, int32_t* tmp) {
+  switch (ch.pattern) {
+    case Pattern::kStore: epilogue_t_p<Pattern::kStore>(ch, c, rows, pix, flat0, plane, noc, add, tmp); break;
+    case Pattern::kClamp: epilogue_t_p<Pattern::kClamp>(ch, c, rows, pix, flat0, plane, noc, add, tmp); break;
+    case Pattern::kShiftClamp: epilogue_t_p<Pattern::kShiftClamp>(ch, c, rows, pix, flat0, plane, noc, add, tmp); break;
+    case Pattern::kResidual: epilogue_t_p<Pattern::kResidual>(ch, c, rows, pix, flat0, plane, noc, add, tmp); break;
+    default: epilogue_t_p<Pattern::kGeneric>(ch, c, rows, pix, flat0, plane, noc, add, tmp); break;
+  }
+}
+
+#endif
+
+// y[u] = sum_k x[k] * w[u][k]: weights int8 in blocks of kLanes units,
+// [block][k][lane]; four partial sums per block (wrapping adds commute).
+void dense(const int32_t* x, const int8_t* w, int64_t k, int64_t units, int32_t* y) {
+  for (int64_t u0 = 0; u0 < units; u0 += kLanes) {
+    const int8_t* wb = w + u0 * k;
+    VecI acc0(0), acc1(0), acc2(0), acc3(0);
+    int64_t i = 0;
+    for (; i + 4 <= k; i += 4) {
+      acc0 = acc0 + VecI(load_i8_as_i32(wb + (i + 0) * kLanes)) * VecI(x[i + 0]);
+      acc1 = acc1 + VecI(load_i8_as_i32(wb + (i + 1) * kLanes)) * VecI(x[i + 1]);
+      acc2 = acc2 + VecI(load_i8_as_i32(wb + (i + 2) * kLanes)) * VecI(x[i + 2]);
+      acc3 = acc3 + VecI(load_i8_as_i32(wb + (i + 3) * kLanes)) * VecI(x[i + 3]);
+    }
+    for (; i < k; ++i) acc0 = acc0 + VecI(load_i8_as_i32(wb + i * kLanes)) * VecI(x[i]);
+    const VecI acc = (acc0 + acc1) + (acc2 + acc3);
+    if (u0 + kLanes <= units) {
+      acc.store_unaligned(y + u0);
+    } else {
+      alignas(64) int32_t tmp[kLanes];
+      acc.store_aligned(tmp);
+      for (int64_t u = u0; u < units; ++u) y[u] = tmp[u - u0];
+    }
+  }
+}
+
+// Built on first use (never at program start: this code may only run on a
+// CPU with the ISA).
+Table make_table() {
+  Table t;
+#if defined(__AVX512F__)
+  t.isa = Isa::kAvx512;
+  t.offset_data = true;
+#else
+  t.isa = Isa::kAvx2;
+  t.offset_data = false;
+#endif
+  t.lanes = kLanes;
+  t.group = kGroup;
+  t.mr = kMr;
+  t.nr = kNr;
+  t.pad_word = kPadWord;
+  t.pack_words = pack_words;
+  t.gemm = gemm;
+  t.chain = run_chain;
+  t.epilogue = epilogue;
+  t.gemm_fused = gemm_fused;
+#if defined(__AVX512F__)
+  t.gemm_t = gemm_t;
+  t.epilogue_t = epilogue_t;
+#else
+  t.gemm_t = nullptr;
+  t.epilogue_t = nullptr;
+#endif
+  t.depthwise = depthwise;
+  t.depthwise_direct = depthwise_direct;
+  t.max_pool = max_pool;
+  t.split_phases = split_phases;
+  t.dense = dense;
+  t.reduce_rows = reduce_rows;
+  return t;
+}
+
+}  // namespace
+}  // namespace CVM_KERNEL_NS
+}  // namespace kernels
+}  // namespace cvm

@@ -1,0 +1,116 @@
+// The executor's plan: the nodes of a graph as a list of steps, built once
+// at load. A step runs one node through its scalar kernel, or runs a fast
+// kernel for a node together with the element-wise nodes that follow it (a
+// fused group), writing the intermediate entries of the group unless an
+// analysis of the storage plan proves nothing reads them (see plan.cc).
+// Whatever the plan, every read sees the bytes the plain node-by-node
+// executor would give it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+#include "kernels/fast.h"
+#include "kernels/thread_pool.h"
+#include "ops/op.h"
+
+namespace cvm {
+
+// What a step may use while it runs.
+struct ExecContext {
+  std::vector<Tensor>* entries = nullptr;
+  std::vector<std::vector<Tensor>>* node_inputs = nullptr;
+  std::vector<std::vector<Tensor>>* node_outputs = nullptr;
+  Workspace* workspace = nullptr;
+  int max_threads = 1;
+  // The model's pool, created on first need with max_threads threads.
+  std::unique_ptr<kernels::ThreadPool>* pool_slot = nullptr;
+  uint32_t* shared = nullptr;      // Step::shared_words() words
+  std::vector<uint32_t*> scratch;  // per thread, Step::thread_words() words each
+
+  int threads() const { return max_threads; }
+  kernels::ThreadPool* pool() const {
+    if (max_threads <= 1 || !pool_slot) return nullptr;
+    if (!*pool_slot || (*pool_slot)->size() != max_threads) {
+      pool_slot->reset(new kernels::ThreadPool(max_threads));
+    }
+    return pool_slot->get();
+  }
+  int32_t* data(int64_t eid) const { return (*entries)[static_cast<size_t>(eid)].data; }
+};
+
+class Step {
+ public:
+  virtual ~Step() = default;
+  virtual void run(ExecContext& ctx) const = 0;
+  virtual size_t shared_words() const { return 0; }
+  virtual size_t thread_words() const { return 0; }
+  // "plain", "conv_gemm", "depthwise", "dense", "max_pool", "chain".
+  virtual const char* kind() const = 0;
+  // Nodes the step computes, in order.
+  virtual std::vector<uint32_t> nodes() const = 0;
+  // Whether each of them stores its output (fused groups may leave
+  // intermediate entries unwritten).
+  virtual std::vector<bool> stored() const { return std::vector<bool>(nodes().size(), true); }
+};
+
+struct PlanSummary {
+  int steps = 0;
+  int fast_steps = 0;
+  int fused_nodes = 0;      // element-wise nodes run inside another step
+  int skipped_writes = 0;   // intermediate entries proven unread
+};
+
+struct Plan {
+  std::vector<std::unique_ptr<Step>> steps;
+  PlanSummary summary;
+  size_t shared_words = 0;
+  size_t thread_words = 0;
+  // Pools whose bytes nothing can observe: each holds one parameter that
+  // only fast steps read, from their pre-packed copy. They need neither
+  // memory nor the parameter's values.
+  std::vector<int> unused_pools;
+};
+
+// A parameter's values: int32 values, or 8- or 32-bit little-endian bytes.
+struct ParamView {
+  const int32_t* values = nullptr;
+  const uint8_t* raw = nullptr;
+  int width = 4;  // bytes per element of `raw`
+  int64_t count = 0;
+  int32_t operator[](int64_t i) const {
+    if (values) return values[i];
+    if (width == 1) return static_cast<int8_t>(raw[i]);
+    const uint8_t* b = raw + 4 * i;
+    return static_cast<int32_t>(uint32_t(b[0]) | uint32_t(b[1]) << 8 | uint32_t(b[2]) << 16 |
+                                uint32_t(b[3]) << 24);
+  }
+  // Elements [begin, begin + n) as int32.
+  void read(int64_t begin, int64_t n, int32_t* out) const {
+    if (values) {
+      for (int64_t i = 0; i < n; ++i) out[i] = values[begin + i];
+    } else if (width == 1) {
+      for (int64_t i = 0; i < n; ++i) out[i] = static_cast<int8_t>(raw[begin + i]);
+    } else {
+      for (int64_t i = 0; i < n; ++i) out[i] = (*this)[begin + i];
+    }
+  }
+};
+
+// The parameter bound to variable node `nid` (false: none).
+using ParamLookup = bool (*)(const void* ctx, uint32_t nid, ParamView* out);
+
+// Steps with less work than this (about one elementary operation each) run
+// on the calling thread alone; tests set 0 to run every step on all threads.
+// Returns the previous value.
+double set_min_parallel_work(double work);
+
+// Builds the plan for `graph` with the kernels of `table` (null: every node
+// through its scalar kernel).
+std::unique_ptr<Plan> make_plan(const Graph& graph, const kernels::Table* table,
+                                ParamLookup params, const void* params_ctx);
+
+}  // namespace cvm

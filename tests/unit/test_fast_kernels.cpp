@@ -1,0 +1,449 @@
+// The fast kernels and the fused plan against the plain scalar executor,
+// byte for byte: random conv2d (groups, depthwise, padding, dilation,
+// strides, bias or not), dense, max_pool2d and element-wise chains, on every
+// ISA level this machine has and on 1, 2 and 3 threads; random storage plans
+// (entries sharing storage, outputs over parameters and live entries), with
+// several inferences in a row (pools persist between them).
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <functional>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cvm/model.hpp"
+#include "graph/error.h"
+#include "runtime/plan.h"
+#include "tools/model_builder.h"
+
+using cvm::tools::ModelBuilder;
+using cvm::tools::random_values;
+using cvm::tools::shape_attr;
+
+namespace {
+
+std::vector<cvm::Isa> fast_levels() {
+  std::vector<cvm::Isa> out;
+  if (cvm::detected_isa() >= cvm::Isa::kAvx2) out.push_back(cvm::Isa::kAvx2);
+  if (cvm::detected_isa() >= cvm::Isa::kAvx512) out.push_back(cvm::Isa::kAvx512);
+  return out;
+}
+
+// Restores the ISA level, and runs every step on all threads meanwhile
+// (even the tiny ones of these tests).
+struct IsaGuard {
+  double saved = cvm::set_min_parallel_work(0);
+  ~IsaGuard() {
+    cvm::set_isa(cvm::Isa::kAuto);
+    cvm::set_min_parallel_work(saved);
+  }
+};
+
+// Heads of consecutive inferences, or the error code of the load.
+struct Runs {
+  int load_error = 0;
+  std::vector<std::vector<std::vector<int32_t>>> heads;
+  std::string plan;
+};
+
+Runs run_model(const ModelBuilder& b, const std::vector<std::vector<int32_t>>& inputs,
+               cvm::Isa isa, int threads) {
+  cvm::set_isa(isa);
+  Runs r;
+  std::unique_ptr<cvm::Model> m;
+  try {
+    m = cvm::Model::load(b.json(), b.params());
+  } catch (const cvm::Error& e) {
+    r.load_error = e.code();
+    return r;
+  }
+  m->set_threads(threads);
+  r.plan = m->plan_summary();
+  for (const auto& in : inputs) r.heads.push_back(m->run(in));
+  return r;
+}
+
+// Compares every fast configuration with the scalar executor. Returns false
+// when the model does not load (the caller may skip it).
+bool same_as_scalar(const ModelBuilder& b, const std::vector<std::vector<int32_t>>& inputs,
+                    const std::string& what) {
+  IsaGuard guard;
+  const Runs ref = run_model(b, inputs, cvm::Isa::kScalar, 1);
+  if (ref.load_error) return false;
+  for (cvm::Isa isa : fast_levels()) {
+    for (int threads : {1, 2, 3}) {
+      const Runs got = run_model(b, inputs, isa, threads);
+      INFO(what << " isa " << static_cast<int>(isa) << " threads " << threads << " plan "
+                << got.plan);
+      REQUIRE(got.load_error == 0);
+      REQUIRE(got.heads.size() == ref.heads.size());
+      for (size_t i = 0; i < ref.heads.size(); ++i) CHECK(got.heads[i] == ref.heads[i]);
+    }
+  }
+  return true;
+}
+
+int64_t pick(std::mt19937& rng, int64_t lo, int64_t hi) {
+  return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+}
+
+std::vector<int32_t> input_values(std::mt19937& rng, int64_t n, int32_t bound) {
+  return random_values(rng, n, bound);
+}
+
+// An element-wise tail after `x` (shape s): some of shift, relu, clip,
+// cvm_clip, elemwise_add with `other`, broadcast_add of a per-channel
+// parameter.
+int add_tail(ModelBuilder& b, std::mt19937& rng, int x, const std::vector<int64_t>& s,
+             int other, std::string* what) {
+  const int stages = static_cast<int>(pick(rng, 0, 5));
+  for (int i = 0; i < stages; ++i) {
+    switch (pick(rng, 0, 6)) {
+      case 0: {
+        const int prec = static_cast<int>(pick(rng, 1, 16));
+        const int shift = static_cast<int>(pick(rng, 1, 32));
+        x = b.op("cvm_right_shift",
+                 {{"precision", std::to_string(prec)}, {"shift_bit", std::to_string(shift)}},
+                 {x}, s);
+        *what += " shift(" + std::to_string(prec) + "," + std::to_string(shift) + ")";
+        break;
+      }
+      case 1:
+        x = b.op("relu", {}, {x}, s);
+        *what += " relu";
+        break;
+      case 2: {
+        const int64_t lo = pick(rng, -3000, 100);
+        x = b.op("clip", {{"a_min", std::to_string(lo)}, {"a_max", std::to_string(lo + pick(rng, 1, 5000))}},
+                 {x}, s);
+        *what += " clip";
+        break;
+      }
+      case 3:
+        x = b.op("cvm_clip", {{"precision", std::to_string(pick(rng, 1, 20))}}, {x}, s);
+        *what += " cvm_clip";
+        break;
+      case 4:
+        if (other >= 0) {
+          x = pick(rng, 0, 1) ? b.op("elemwise_add", {}, {x, other}, s)
+                              : b.op("elemwise_sub", {}, {other, x}, s);
+          *what += " elemwise(other)";
+        }
+        break;
+      case 5:
+        if (s.size() == 4) {
+          const std::string name = "p" + std::to_string(pick(rng, 0, 1 << 30));
+          int p = b.param(name, {s[1], 1, 1}, 12, random_values(rng, s[1], 2000));
+          const char* ops[] = {"broadcast_add", "broadcast_sub", "broadcast_mul", "broadcast_max"};
+          const int k = static_cast<int>(pick(rng, 0, 3));
+          x = pick(rng, 0, 1) ? b.op(ops[k], {}, {x, p}, s) : b.op(ops[k], {}, {p, x}, s);
+          *what += std::string(" ") + ops[k];
+        }
+        break;
+      default: {
+        const int prec = static_cast<int>(pick(rng, 2, 8));
+        x = b.op("cvm_right_shift",
+                 {{"precision", std::to_string(prec)}, {"shift_bit", std::to_string(pick(rng, 2, 12))}},
+                 {x}, s);
+        *what += " shift";
+        break;
+      }
+    }
+  }
+  return x;
+}
+
+}  // namespace
+
+TEST_CASE("fast conv2d equals the scalar kernel on random shapes", "[fast]") {
+  std::mt19937 rng(1234);
+  int tested = 0;
+  for (int iter = 0; iter < 60; ++iter) {
+    const int64_t n = pick(rng, 1, 2);
+    const int64_t kh = pick(rng, 1, 5), kw = pick(rng, 1, 5);
+    const int64_t dh = pick(rng, 1, 2), dw = pick(rng, 1, 2);
+    const int64_t ph = pick(rng, 0, 2), pw = pick(rng, 0, 2);
+    const int64_t sh = pick(rng, 1, 3), sw = pick(rng, 1, 3);
+    const int64_t h = pick(rng, std::max<int64_t>(1, (kh - 1) * dh + 1 - 2 * ph), 19);
+    const int64_t w = pick(rng, std::max<int64_t>(1, (kw - 1) * dw + 1 - 2 * pw), 23);
+    int64_t c = pick(rng, 1, 19), o = pick(rng, 1, 21), groups = 1;
+    const int kind = static_cast<int>(pick(rng, 0, 5));
+    if (kind == 0) {  // depthwise
+      groups = c;
+      o = c;
+    } else if (kind == 1) {  // grouped
+      groups = pick(rng, 2, 3);
+      c = groups * pick(rng, 1, 4);
+      o = groups * pick(rng, 1, 4);
+    }
+    const bool bias = pick(rng, 0, 3) != 0;
+    const int64_t oh = (h + 2 * ph - ((kh - 1) * dh + 1)) / sh + 1;
+    const int64_t ow = (w + 2 * pw - ((kw - 1) * dw + 1)) / sw + 1;
+    ModelBuilder b;
+    // Data of 32 bits, brought to 8 by a shift that does not clip: values
+    // of +-128 reach the convolution (cast to int8 when groups == 1).
+    const bool wide = pick(rng, 0, 3) == 0;
+    int x = b.data({n, c, h, w}, wide ? 32 : 8);
+    if (wide) x = b.op("cvm_right_shift", {{"precision", "8"}, {"shift_bit", "24"}}, {x}, {n, c, h, w});
+    int wt = b.param("w", {o, c / groups, kh, kw}, 8, random_values(rng, o * (c / groups) * kh * kw, 127));
+    std::vector<int> inputs{x, wt};
+    if (bias) inputs.push_back(b.param("b", {o}, 20, random_values(rng, o, 500000)));
+    const std::vector<int64_t> ys{n, o, oh, ow};
+    int y = b.op("conv2d",
+                 {{"channels", std::to_string(o)}, {"kernel_size", shape_attr(kh, kw)},
+                  {"strides", shape_attr(sh, sw)}, {"padding", shape_attr(ph, pw)},
+                  {"dilation", shape_attr(dh, dw)}, {"groups", std::to_string(groups)},
+                  {"use_bias", bias ? "True" : "False"}},
+                 inputs, ys);
+    int other = b.param("other", ys, 16, random_values(rng, n * o * oh * ow, 30000));
+    std::string what = "conv n" + std::to_string(n) + " c" + std::to_string(c) + " " +
+                       std::to_string(h) + "x" + std::to_string(w) + " o" + std::to_string(o) +
+                       " k" + std::to_string(kh) + "x" + std::to_string(kw) + " s" +
+                       std::to_string(sh) + "," + std::to_string(sw) + " p" + std::to_string(ph) +
+                       "," + std::to_string(pw) + " d" + std::to_string(dh) + "," +
+                       std::to_string(dw) + " g" + std::to_string(groups);
+    add_tail(b, rng, y, ys, other, &what);
+    std::vector<std::vector<int32_t>> in;
+    for (int r = 0; r < 2; ++r) {
+      in.push_back(input_values(rng, n * c * h * w, wide ? std::numeric_limits<int32_t>::max() : 127));
+    }
+    if (same_as_scalar(b, in, what)) ++tested;
+  }
+  CHECK(tested >= 50);
+}
+
+TEST_CASE("fast conv2d on the layer shapes of the networks", "[fast]") {
+  std::mt19937 rng(99);
+  struct L { int64_t c, hw, o, k, s, p, g; };
+  const L layers[] = {{3, 29, 16, 7, 2, 3, 1}, {16, 14, 24, 3, 1, 1, 1}, {24, 9, 40, 1, 2, 0, 1},
+                      {32, 12, 32, 3, 2, 1, 32}, {40, 7, 72, 1, 1, 0, 1}, {72, 5, 16, 3, 1, 1, 1}};
+  for (const L& l : layers) {
+    ModelBuilder b = cvm::tools::conv_layer(rng, 1, l.c, l.hw, l.hw, l.o, l.k, l.s, l.p, l.g);
+    std::vector<std::vector<int32_t>> in{input_values(rng, l.c * l.hw * l.hw, 127)};
+    CHECK(same_as_scalar(b, in, "layer c" + std::to_string(l.c)));
+  }
+}
+
+TEST_CASE("fast dense equals the scalar kernel", "[fast]") {
+  std::mt19937 rng(77);
+  for (int iter = 0; iter < 20; ++iter) {
+    const int64_t m = pick(rng, 1, 4), k = pick(rng, 1, 70), u = pick(rng, 1, 50);
+    const bool bias = pick(rng, 0, 1);
+    ModelBuilder b;
+    const bool wide = pick(rng, 0, 2) == 0;
+    int x = b.data({m, k}, wide ? 32 : 8);
+    if (wide) x = b.op("cvm_right_shift", {{"precision", "8"}, {"shift_bit", "24"}}, {x}, {m, k});
+    int w = b.param("w", {u, k}, 8, random_values(rng, u * k, 127));
+    std::vector<int> inputs{x, w};
+    if (bias) inputs.push_back(b.param("b", {u}, 24, random_values(rng, u, 1 << 22)));
+    int y = b.op("dense", {{"units", std::to_string(u)}, {"use_bias", bias ? "True" : "False"}},
+                 inputs, {m, u});
+    int other = b.param("other", {m, u}, 16, random_values(rng, m * u, 30000));
+    std::string what = "dense";
+    add_tail(b, rng, y, {m, u}, other, &what);
+    std::vector<std::vector<int32_t>> in{
+        input_values(rng, m * k, wide ? std::numeric_limits<int32_t>::max() : 127)};
+    CHECK(same_as_scalar(b, in, what));
+  }
+}
+
+TEST_CASE("fast max_pool2d equals the scalar kernel", "[fast]") {
+  std::mt19937 rng(55);
+  int tested = 0;
+  for (int iter = 0; iter < 30; ++iter) {
+    const int64_t n = pick(rng, 1, 2), c = pick(rng, 1, 5);
+    const int64_t ph = pick(rng, 1, 4), pw = pick(rng, 1, 4);
+    const int64_t h = pick(rng, ph, 40), w = pick(rng, pw, 40);
+    const int64_t sh = pick(rng, 1, 3), sw = pick(rng, 1, 3);
+    const int64_t pt = pick(rng, 0, ph - 1), pl = pick(rng, 0, pw - 1);
+    const bool ceil_mode = pick(rng, 0, 1);
+    auto out_dim = [&](int64_t size, int64_t k, int64_t s, int64_t p) {
+      const int64_t span = size + 2 * p - k;
+      return (ceil_mode ? (span + s - 1) / s : span / s) + 1;
+    };
+    const int64_t oh = out_dim(h, ph, sh, pt), ow = out_dim(w, pw, sw, pl);
+    ModelBuilder b;
+    int x = b.data({n, c, h, w}, 32);
+    b.op("max_pool2d",
+         {{"pool_size", shape_attr(ph, pw)}, {"strides", shape_attr(sh, sw)},
+          {"padding", shape_attr(pt, pl)}, {"ceil_mode", ceil_mode ? "True" : "False"}},
+         {x}, {n, c, oh, ow});
+    std::vector<std::vector<int32_t>> in{input_values(rng, n * c * h * w, std::numeric_limits<int32_t>::max())};
+    if (same_as_scalar(b, in, "max_pool")) ++tested;
+  }
+  CHECK(tested >= 15);
+}
+
+TEST_CASE("fast element-wise chains equal the scalar kernels at the edges", "[fast]") {
+  std::mt19937 rng(31);
+  int tested = 0;
+  for (int iter = 0; iter < 40; ++iter) {
+    const std::vector<int64_t> s = pick(rng, 0, 1) ? std::vector<int64_t>{2, 3, 5, 7}
+                                                   : std::vector<int64_t>{pick(rng, 1, 100)};
+    const int64_t size = cvm::shape_size(s);
+    ModelBuilder b;
+    int x = b.data(s, 31);
+    int other = b.param("other", s, 31, random_values(rng, size, (1 << 30) - 1));
+    std::string what = "chain";
+    int y = b.op("elemwise_add", {}, {x, other}, s);
+    y = add_tail(b, rng, y, s, other, &what);
+    b.op("relu", {}, {y}, s);
+    // Inputs clamp to +-(2^30 - 1); the sum reaches +-(2^31 - 2).
+    std::vector<int32_t> v = input_values(rng, size, std::numeric_limits<int32_t>::max());
+    if (same_as_scalar(b, {v}, what)) ++tested;  // some chains exceed 32 bits
+  }
+  CHECK(tested >= 25);
+}
+
+TEST_CASE("fused plans keep every byte under hostile storage plans", "[fast]") {
+  std::mt19937 rng(4242);
+  int tested = 0;
+  for (int iter = 0; iter < 200; ++iter) {
+    // conv (or depthwise) -> shift/relu/per-channel add -> conv -> residual
+    // tail -> flatten -> dense -> shift -> relu, in a few random pools.
+    ModelBuilder b;
+    const int64_t h = pick(rng, 3, 9), o = pick(rng, 1, 6);
+    const bool depthwise = pick(rng, 0, 1);
+    const int64_t c = depthwise ? o : pick(rng, 1, 6);
+    int x = b.data({1, c, h, h}, 8);
+    auto conv = [&](int in, int64_t ci, int64_t co, int64_t groups, const std::string& tag) {
+      int w = b.param("w" + tag, {co, ci / groups, 3, 3}, 8,
+                      random_values(rng, co * (ci / groups) * 9, 127));
+      int bb = b.param("b" + tag, {co}, 12, random_values(rng, co, 2000));
+      return b.op("conv2d",
+                  {{"channels", std::to_string(co)}, {"kernel_size", "(3, 3)"},
+                   {"padding", "(1, 1)"}, {"use_bias", "True"}, {"groups", std::to_string(groups)}},
+                  {in, w, bb}, {1, co, h, h});
+    };
+    const std::vector<int64_t> s{1, o, h, h};
+    std::string what = depthwise ? "plan dw" : "plan";
+    int y = conv(x, c, o, depthwise ? c : 1, "1");
+    y = b.op("cvm_right_shift", {{"precision", "8"}, {"shift_bit", std::to_string(pick(rng, 2, 10))}}, {y}, s);
+    if (pick(rng, 0, 1)) {
+      int pc = b.param("pc", {o, 1, 1}, 6, random_values(rng, o, 31));
+      y = b.op("broadcast_add", {}, {y, pc}, s);
+      y = b.op("cvm_clip", {{"precision", "8"}}, {y}, s);
+    }
+    int r = b.op("relu", {}, {y}, s);
+    int z = conv(r, o, o, 1, "2");
+    z = b.op("cvm_right_shift", {{"precision", "8"}, {"shift_bit", std::to_string(pick(rng, 2, 10))}}, {z}, s);
+    z = b.op("elemwise_add", {}, {z, r}, s);
+    z = b.op("cvm_right_shift", {{"precision", "8"}, {"shift_bit", "1"}}, {z}, s);
+    z = b.op("relu", {}, {z}, s);
+    z = add_tail(b, rng, z, s, r, &what);
+    z = b.op("cvm_clip", {{"precision", "8"}}, {z}, s);
+    int f = b.op("flatten", {}, {z}, {1, o * h * h});
+    int dw = b.param("wd", {5, o * h * h}, 8, random_values(rng, 5 * o * h * h, 127));
+    int d = b.op("dense", {{"units", "5"}, {"use_bias", "False"}}, {f, dw}, {1, 5});
+    d = b.op("cvm_right_shift", {{"precision", "8"}, {"shift_bit", "6"}}, {d}, {1, 5});
+    d = b.op("relu", {}, {d}, {1, 5});
+    // Heads: the last node, sometimes an intermediate too.
+    std::vector<int> heads{d};
+    if (pick(rng, 0, 2) == 0) heads.push_back(static_cast<int>(pick(rng, 1, d)));
+    b.set_heads(heads);
+    // Random storage: nodes, parameters included, into a few pools.
+    const int pools = static_cast<int>(pick(rng, 2, 6));
+    for (int i = 0; i <= d; ++i) {
+      if (pick(rng, 0, 3) != 0) b.set_storage(i, static_cast<int>(pick(rng, 0, pools)));
+    }
+    std::vector<std::vector<int32_t>> in;
+    for (int k = 0; k < 5; ++k) in.push_back(input_values(rng, c * h * h, 127));
+    if (same_as_scalar(b, in, what)) ++tested;
+  }
+  WARN("hostile plans that loaded: " << tested << " of 200");
+  CHECK(tested >= 20);
+}
+
+TEST_CASE("plans fuse the network patterns and drop unread intermediates", "[fast]") {
+  if (fast_levels().empty()) return;
+  IsaGuard guard;
+  std::mt19937 rng(5);
+  cvm::set_isa(cvm::Isa::kAuto);
+  ModelBuilder b = cvm::tools::conv_layer(rng, 1, 8, 10, 10, 16, 3, 1, 1);
+  auto m = cvm::Model::load(b.json(), b.params());
+  const auto steps = m->plan_steps();
+  REQUIRE(steps.size() == 1);
+  CHECK(steps[0].rfind("conv_gemm conv2d_", 0) == 0);
+  CHECK(m->plan_summary().find("unwritten entries 2") != std::string::npos);
+}
+
+TEST_CASE("fused right shifts by 1 at the int32 extremes", "[fast]") {
+  std::mt19937 rng(8);
+  const int32_t kMax = std::numeric_limits<int32_t>::max();
+  for (int prec : {2, 8, 16, 31, 32}) {
+    for (int shift : {1, 2, 31}) {
+      ModelBuilder b;
+      const std::vector<int64_t> s{1, 2, 3, 17};
+      int x = b.data(s, 32);
+      int y = b.op("cvm_right_shift", {{"precision", std::to_string(prec)}, {"shift_bit", std::to_string(shift)}}, {x}, s);
+      b.op("relu", {}, {y}, s);
+      std::vector<int32_t> v = input_values(rng, 102, kMax);
+      for (int i = 0; i < 102; i += 3) v[i] = i % 2 ? kMax : -kMax;
+      v[1] = kMax - 1;
+      v[4] = -kMax + 1;
+      CHECK(same_as_scalar(b, {v}, "shift " + std::to_string(prec) + "," + std::to_string(shift)));
+    }
+  }
+}
+
+TEST_CASE("fast sum and max over trailing axes equal the scalar kernel", "[fast]") {
+  std::mt19937 rng(21);
+  int tested = 0;
+  for (int iter = 0; iter < 40; ++iter) {
+    const int ndim = static_cast<int>(pick(rng, 1, 4));
+    std::vector<int64_t> s;
+    for (int d = 0; d < ndim; ++d) s.push_back(pick(rng, 1, 23));
+    // Some axes, as written (negative or not), or their complement.
+    std::vector<int64_t> axes;
+    for (int d = 0; d < ndim; ++d) {
+      if (pick(rng, 0, 1)) axes.push_back(pick(rng, 0, 1) ? d : d - ndim);
+    }
+    if (axes.empty()) axes.push_back(ndim - 1);
+    std::string list = "(";
+    for (size_t i = 0; i < axes.size(); ++i) list += (i ? ", " : "") + std::to_string(axes[i]);
+    list += axes.size() == 1 ? ",)" : ")";
+    const bool exclude = pick(rng, 0, 3) == 0, keepdims = pick(rng, 0, 1);
+    std::vector<int64_t> os;
+    std::vector<bool> flag(static_cast<size_t>(ndim), false);
+    for (int64_t a : axes) flag[static_cast<size_t>(a < 0 ? a + ndim : a)] = true;
+    if (exclude) flag.flip();
+    bool any = false;
+    for (int d = 0; d < ndim; ++d) {
+      if (!flag[d]) os.push_back(s[d]);
+      else if (keepdims) os.push_back(1);
+      any = any || flag[d];
+    }
+    if (!any) os = s;
+    if (os.empty()) os.push_back(1);
+    ModelBuilder b;
+    int x = b.data(s, 31);
+    b.op(pick(rng, 0, 1) ? "sum" : "max",
+         {{"axis", list}, {"exclude", exclude ? "True" : "False"}, {"keepdims", keepdims ? "True" : "False"}},
+         {x}, os);
+    std::vector<std::vector<int32_t>> in{input_values(rng, cvm::shape_size(s), (1 << 30) - 1)};
+    if (same_as_scalar(b, in, "reduce " + list)) ++tested;
+  }
+  CHECK(tested >= 20);
+}
+
+TEST_CASE("the ISA level follows set_isa, then CVM_ISA, capped by the CPU", "[fast]") {
+  IsaGuard guard;
+  const char* saved = std::getenv("CVM_ISA");
+  const std::string keep = saved ? saved : "";
+  cvm::set_isa(cvm::Isa::kAuto);
+  setenv("CVM_ISA", "scalar", 1);
+  CHECK(cvm::active_isa() == cvm::Isa::kScalar);
+  setenv("CVM_ISA", "avx2", 1);
+  CHECK(cvm::active_isa() == std::min(cvm::Isa::kAvx2, cvm::detected_isa()));
+  setenv("CVM_ISA", "avx512", 1);
+  CHECK(cvm::active_isa() == cvm::detected_isa());
+  cvm::set_isa(cvm::Isa::kScalar);  // the function wins over the variable
+  CHECK(cvm::active_isa() == cvm::Isa::kScalar);
+  cvm::set_isa(cvm::Isa::kAuto);
+  unsetenv("CVM_ISA");
+  CHECK(cvm::active_isa() == cvm::detected_isa());
+  if (saved) setenv("CVM_ISA", keep.c_str(), 1);
+}
