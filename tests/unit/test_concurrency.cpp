@@ -58,3 +58,17 @@ TEST_CASE("one model shared by threads", "[concurrency]") {
   for (auto& th : threads) th.join();
   CHECK(mismatches == 0);
 }
+
+TEST_CASE("thread count: set_threads, else CVM_THREADS, else every core", "[concurrency]") {
+  const fs::path dir = kModels / "lenet_28";
+  auto model = cvm::Model::load_files((dir / "symbol.json").string(), (dir / "params.bin").string());
+  ::setenv("CVM_THREADS", "3", 1);
+  CHECK(model->threads() == 3);
+  ::setenv("CVM_THREADS", "junk", 1);
+  CHECK(model->threads() >= 1);
+  ::unsetenv("CVM_THREADS");
+  model->set_threads(2);
+  CHECK(model->threads() == 2);
+  const auto expected = bytes_of(dir / "output.bin");
+  CHECK(model->infer(bytes_of(dir / "input.bin")) == expected);
+}
