@@ -1,6 +1,7 @@
 #include "cvm/model.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -223,6 +224,12 @@ void Model::Impl::make_plan(int device_type) {
 
 int Model::Impl::thread_count() const {
   if (threads > 0) return threads;
+  // The default: CVM_THREADS when set to a positive count, else every core.
+  if (const char* env = std::getenv("CVM_THREADS")) {
+    char* end = nullptr;
+    const long n = std::strtol(env, &end, 10);
+    if (end != env && *end == '\0' && n > 0) return static_cast<int>(std::min(n, 256L));
+  }
   const unsigned hw = std::thread::hardware_concurrency();
   return hw == 0 ? 1 : static_cast<int>(std::min(hw, 256u));
 }
