@@ -133,7 +133,7 @@ void split_phases(const int32_t* src, int64_t count, int64_t s, int32_t* dst,
 
 #if defined(__AVX512F__)
 void max_pool_direct(const int32_t*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
-                     int64_t, int64_t, int64_t, int64_t, int32_t*);
+                     int64_t, int64_t, int64_t, int64_t, int32_t*, int32_t*);
 #endif
 
 void max_pool(const int32_t* x, int64_t h, int64_t w, int64_t ph, int64_t pw, int64_t sh,
@@ -141,7 +141,7 @@ void max_pool(const int32_t* x, int64_t h, int64_t w, int64_t ph, int64_t pw, in
               int32_t* scratch) {
 #if defined(__AVX512F__)
   if (sw <= 2) {
-    max_pool_direct(x, h, w, ph, pw, sh, sw, top, left, oh, ow, out);
+    max_pool_direct(x, h, w, ph, pw, sh, sw, top, left, oh, ow, out, scratch);
     return;
   }
 #endif
@@ -320,35 +320,45 @@ inline __m512i load_lanes_min(const int32_t* row, int64_t c0, int64_t lo, int64_
 }
 
 // max_pool2d of a plane straight from it, for strides 1 and 2: only
-// positions inside the plane count (each window holds at least one).
+// positions inside the plane count (each window holds at least one). Per
+// output row, the maximum over the window's rows first (into `row`,
+// INT32_MIN around it), then over the window's columns.
 void max_pool_direct(const int32_t* x, int64_t h, int64_t w, int64_t ph, int64_t pw, int64_t sh,
                      int64_t sw, int64_t top, int64_t left, int64_t oh, int64_t ow,
-                     int32_t* out) {
+                     int32_t* out, int32_t* row) {
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i lowest = _mm512_set1_epi32(INT32_MIN);
+  // row[left + c] = max over the window's rows of column c; the columns a
+  // window reaches outside [0, w) hold INT32_MIN.
+  const int64_t span = (ow + 16) * sw + pw + 32;
+  int32_t* v = row + left;
+  std::fill_n(row, left, INT32_MIN);
+  std::fill(row + left + w, row + span, INT32_MIN);
   for (int64_t r = 0; r < oh; ++r) {
     const int64_t t0 = r * sh - top;
     const int64_t r0 = t0 < 0 ? 0 : t0;
     const int64_t r1 = t0 + ph < h ? t0 + ph : h;
+    for (int64_t c = 0; c < w; c += 16) {
+      const __mmask16 m = static_cast<__mmask16>(w - c >= 16 ? 0xFFFFu : (1u << (w - c)) - 1u);
+      __m512i best = _mm512_mask_loadu_epi32(lowest, m, x + r0 * w + c);
+      for (int64_t i = r0 + 1; i < r1; ++i) {
+        best = _mm512_max_epi32(best, _mm512_mask_loadu_epi32(lowest, m, x + i * w + c));
+      }
+      _mm512_mask_storeu_epi32(v + c, m, best);
+    }
     int32_t* orow = out + r * ow;
     for (int64_t q0 = 0; q0 < ow; q0 += 16) {
       const int64_t n = ow - q0 < 16 ? ow - q0 : 16;
-      __m512i best = _mm512_set1_epi32(INT32_MIN);
-      for (int64_t i = r0; i < r1; ++i) {
-        const int32_t* xr = x + i * w;
-        for (int64_t k = 0; k < pw; ++k) {
-          __m512i v;
-          if (sw == 1) {
-            const int64_t c0 = q0 - left + k;
-            v = load_lanes_min(xr, c0, c0 < 0 ? -c0 : 0, std::min<int64_t>(n, w - c0));
-          } else {
-            const int64_t c0 = 2 * q0 - left + k;
-            const __m512i a = load_lanes_min(xr, c0, c0 < 0 ? -c0 : 0, std::min<int64_t>(16, w - c0));
-            const __m512i b = load_lanes_min(xr, c0 + 16, c0 + 16 < 0 ? -(c0 + 16) : 0,
-                                             std::min<int64_t>(16, w - c0 - 16));
-            v = _mm512_permutex2var_epi32(a, even, b);
-          }
-          best = _mm512_max_epi32(best, v);
+      __m512i best = lowest;
+      for (int64_t k = 0; k < pw; ++k) {
+        __m512i u;
+        if (sw == 1) {
+          u = _mm512_loadu_si512(row + q0 + k);
+        } else {
+          const int32_t* p = row + 2 * q0 + k;
+          u = _mm512_permutex2var_epi32(_mm512_loadu_si512(p), even, _mm512_loadu_si512(p + 16));
         }
+        best = _mm512_max_epi32(best, u);
       }
       _mm512_mask_storeu_epi32(orow + q0, static_cast<__mmask16>((1u << n) - 1u), best);
     }

@@ -1,5 +1,7 @@
 #include "kernels/thread_pool.h"
 
+#include <chrono>
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define CVM_PAUSE() _mm_pause()
@@ -50,12 +52,15 @@ void ThreadPool::run_slices(int64_t n, Call call, const void* ctx) {
   int64_t b, e;
   slice(0, b, e);
   if (b < e) call(ctx, b, e, 0);
+  slices_ += static_cast<uint64_t>(size_);
   // The slices no worker has started.
   for (int t = 1; t < size_; ++t) {
     if (!claim(t, gen)) continue;
     slice(t, b, e);
     if (b < e) call(ctx, b, e, 0);
   }
+  if (running_.load() == 0) return;
+  const auto start = std::chrono::steady_clock::now();
   for (int spins = 0; running_.load() != 0; ++spins) {
     if (spins < kSpinsBeforeSleep) {
       CVM_PAUSE();
@@ -63,6 +68,9 @@ void ThreadPool::run_slices(int64_t n, Call call, const void* ctx) {
       std::this_thread::yield();
     }
   }
+  wait_ns_ += static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
+          .count());
 }
 
 void ThreadPool::worker(int index) {
@@ -88,6 +96,7 @@ void ThreadPool::worker(int index) {
       int64_t b, e;
       slice(index, b, e);
       if (b < e) call_(ctx_, b, e, index);
+      worker_slices_.fetch_add(1);
     }
     running_.fetch_sub(1);
   }

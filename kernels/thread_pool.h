@@ -29,6 +29,13 @@ class ThreadPool {
 
   int size() const { return size_; }
 
+  // Nanoseconds the caller has spent waiting for workers to finish their
+  // slices (a worker descheduled mid-slice on a busy machine), in total.
+  uint64_t wait_ns() const { return wait_ns_; }
+  // Slices run so far, in all and by the workers (the rest by the caller).
+  uint64_t slices() const { return slices_; }
+  uint64_t worker_slices() const { return worker_slices_.load(); }
+
   // fn(begin, end, thread) for the slices of [0, n) (empty slices skipped).
   template <typename F>
   void run(int64_t n, const F& fn) {
@@ -68,6 +75,9 @@ class ThreadPool {
   std::unique_ptr<std::atomic<uint64_t>[]> claimed_;
   std::atomic<int> sleepers_{0};
   std::atomic<bool> stop_{false};
+  uint64_t wait_ns_ = 0;
+  uint64_t slices_ = 0;
+  std::atomic<uint64_t> worker_slices_{0};
   std::mutex mutex_;
   std::condition_variable wake_;
 };

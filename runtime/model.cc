@@ -101,6 +101,8 @@ struct Model::Impl {
   std::unique_ptr<Plan> plan;
   int threads = 0;  // 0: every core
   std::unique_ptr<kernels::ThreadPool> pool;
+  bool busy = false;      // the last inference on threads mostly waited
+  uint64_t busy_runs = 0;
   std::vector<uint32_t> shared;
   std::vector<std::vector<uint32_t>> scratch;
 
@@ -232,8 +234,9 @@ void Model::Impl::make_plan(int device_type) {
 int Model::Impl::thread_count() const {
   if (threads > 0) return threads;
   if (const char* env = std::getenv("CVM_THREADS")) {
-    const int n = std::atoi(env);
-    if (n > 0) return std::min(n, 256);
+    char* end = nullptr;
+    const long n = std::strtol(env, &end, 10);
+    if (end != env && *end == '\0' && n > 0) return static_cast<int>(std::min(n, 256L));
   }
   const unsigned hw = std::thread::hardware_concurrency();
   return hw == 0 ? 1 : static_cast<int>(std::min(hw, 256u));
@@ -358,12 +361,26 @@ void Model::Impl::execute(const std::vector<int32_t>& input) {
   int32_t range = precision_range(graph.precision[eid]);
   int32_t* data = entries[eid].data;
   for (size_t i = 0; i < input.size(); ++i) data[i] = std::min(std::max(input[i], -range), range);
+  // Threads for this inference. When the machine is busy -- in the last
+  // inference on several threads the workers ran less than a quarter of the
+  // slices (the caller took over those they had not started), or the caller
+  // spent most of the time waiting for one descheduled mid-slice -- run on
+  // the calling thread alone (waking workers that cannot run only takes CPU
+  // from it), and try the threads again every 16th inference. Results never
+  // depend on it.
+  int threads_now = thread_count();
+  if (threads_now > 1 && busy && (++busy_runs % 16) != 0) threads_now = 1;
+  const uint64_t wait_before = pool ? pool->wait_ns() : 0;
+  const uint64_t slices_before = pool ? pool->slices() : 0;
+  const uint64_t worker_before = pool ? pool->worker_slices() : 0;
+  const auto started = std::chrono::steady_clock::now();
+
   ExecContext ctx;
   ctx.entries = &entries;
   ctx.node_inputs = &node_inputs;
   ctx.node_outputs = &node_outputs;
   ctx.workspace = &workspace;
-  ctx.max_threads = thread_count();
+  ctx.max_threads = threads_now;
   ctx.pool_slot = &pool;
   ctx.shared = shared.data();
   if (plan->thread_words > 0) {
@@ -375,8 +392,19 @@ void Model::Impl::execute(const std::vector<int32_t>& input) {
       ctx.scratch.push_back(scratch[t].data());
     }
   }
+  auto note_load = [&] {
+    if (threads_now <= 1 || !pool) return;
+    const double waited = static_cast<double>(pool->wait_ns() - wait_before) * 1e-9;
+    const double total =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const uint64_t slices = pool->slices() - slices_before;
+    const uint64_t by_workers = pool->worker_slices() - worker_before;
+    const uint64_t expected = slices - slices / static_cast<uint64_t>(pool->size());
+    busy = waited > 0.5 * total || (expected > 0 && 4 * by_workers < expected);
+  };
   if (!step_seconds) {
     for (const auto& step : plan->steps) step->run(ctx);
+    note_load();
     return;
   }
   step_seconds->assign(plan->steps.size(), 0.0);

@@ -1244,9 +1244,14 @@ class Planner {
     g.oh = (g.h + 2 * g.ph - ((g.fh - 1) * g.dh + 1)) / g.sh + 1;
     g.ow = (g.w + 2 * g.pw - ((g.fw - 1) * g.dw + 1)) / g.sw + 1;
     if (ys != Shape{g.n, g.o, g.oh, g.ow}) return nullptr;
-    // Keep the packed data and tiles of sane size.
+    // Keep the scratch memory of the fast kernels (packed data per thread,
+    // tiles) modest; larger convolutions run plain.
     const int64_t padded = (g.h + 2 * g.ph) * (g.w + 2 * g.pw);
-    if (g.n * g.c * padded > (int64_t(1) << 28) || g.o > (int64_t(1) << 20)) return nullptr;
+    if (padded > (int64_t(1) << 22) || g.c * padded > (int64_t(1) << 26) ||
+        g.n * g.c * padded > (int64_t(1) << 27) || g.o > (int64_t(1) << 16) ||
+        g.c * g.fh * g.fw > (int64_t(1) << 20)) {
+      return nullptr;
+    }
 
     const bool depthwise = k.groups > 1 && k.groups == g.c && g.o == g.c && ws[1] == 1;
     if (k.groups != 1 && !depthwise) return nullptr;

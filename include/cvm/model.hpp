@@ -79,8 +79,9 @@ class Model {
   // ops or memory limits.
   int64_t gas() const;
 
-  // Threads an inference may use (0, the default: every core). Results never
-  // depend on it.
+  // Threads an inference may use (0, the default: the CVM_THREADS
+  // environment variable when it holds a positive count, else every core).
+  // Results never depend on it.
   void set_threads(int n);
   int threads() const;
 
