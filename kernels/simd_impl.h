@@ -239,7 +239,9 @@ inline VecI rs_exact(VecI x, int s) {
 void run_chain(const Chain& ch, const int32_t* src, int64_t len, int64_t flat, int64_t n,
                int64_t c, int32_t add) {
   const VecI a(add);
-  int32_t* dst = ch.final_write + flat;
+  // A generic chain may have no final write (every write skipped): no offset
+  // on a null pointer then.
+  int32_t* dst = ch.pattern == Pattern::kGeneric ? nullptr : ch.final_write + flat;
   switch (ch.pattern) {
     case Pattern::kStore:
       apply(src, len, dst, [&](VecI x, int64_t, int64_t) { return x + a; });
