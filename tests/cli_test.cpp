@@ -1,6 +1,8 @@
 // cvm-run end to end: argument errors, file formats, and every shared model.
 #include <catch2/catch.hpp>
 
+#include "file_util.h"
+
 #include <sys/wait.h>
 
 #include <cstdlib>
@@ -20,12 +22,7 @@ struct Result {
   std::string out, err;
 };
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using cvm::test::slurp;
 
 void spit(const fs::path& p, const std::string& bytes) {
   std::ofstream out(p, std::ios::binary);

@@ -6,6 +6,8 @@
 // example "ops/conv2d" or "hostile/035") contains the substring.
 #include <catch2/catch.hpp>
 
+#include "file_util.h"
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -21,12 +23,7 @@ using nlohmann::json;
 
 namespace {
 
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using cvm::test::slurp;
 
 struct Case {
   std::string id;  // e.g. "ops/conv2d/conv2d_001"

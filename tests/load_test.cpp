@@ -5,6 +5,8 @@
 // Run it under ThreadSanitizer too (CVM_SANITIZE=thread; see .ci/run).
 #include <catch2/catch.hpp>
 
+#include "file_util.h"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -21,12 +23,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using cvm::test::slurp;
 
 struct Recorded {
   std::string name, graph, params, input, output;

@@ -11,6 +11,8 @@
 // as fuzz_model derives it; loads use fuzz_model's 64 MiB memory limit.
 #include <catch2/catch.hpp>
 
+#include "file_util.h"
+
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -24,12 +26,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using cvm::test::slurp;
 
 template <typename F>
 int code_of(F&& f) {
