@@ -45,6 +45,7 @@ struct IsaGuard {
 // Heads of consecutive inferences, or the error code of the load.
 struct Runs {
   int load_error = 0;
+  std::string load_message;
   std::vector<std::vector<std::vector<int32_t>>> heads;
   std::string plan;
 };
@@ -58,6 +59,7 @@ Runs run_model(const ModelBuilder& b, const std::vector<std::vector<int32_t>>& i
     m = cvm::Model::load(b.json(), b.params());
   } catch (const cvm::Error& e) {
     r.load_error = e.code();
+    r.load_message = e.what();
     return r;
   }
   m->set_threads(threads);
@@ -72,7 +74,10 @@ bool same_as_scalar(const ModelBuilder& b, const std::vector<std::vector<int32_t
                     const std::string& what) {
   IsaGuard guard;
   const Runs ref = run_model(b, inputs, cvm::Isa::kScalar, 1);
-  if (ref.load_error) return false;
+  if (ref.load_error) {
+    UNSCOPED_INFO(what << ": does not load: " << ref.load_message);
+    return false;
+  }
   for (cvm::Isa isa : fast_levels()) {
     for (int threads : {1, 2, 3}) {
       const Runs got = run_model(b, inputs, isa, threads);
