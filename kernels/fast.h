@@ -156,6 +156,20 @@ struct Table {
                            int64_t fw, int64_t sh, int64_t sw, int64_t ph, int64_t pw,
                            int64_t dh, int64_t dw, int64_t oh, int64_t ow, int32_t* out);
 
+  // Depthwise convolution of one h x w plane whose values all fit int8, with
+  // the filter's taps as int8 too: the plane is copied as bytes x + 128 into
+  // `bytes` (depthwise_bytes(...).size bytes; 128 outside the plane), and
+  // four taps of a filter row go into one vpdpbusd per 16 output pixels;
+  // `comp` (128 times the sum of the taps) is subtracted. `wpack` holds, per
+  // filter row, depthwise_bytes().chunks words of four int8 taps (0 past the
+  // row). Same arguments and output as depthwise_direct. False, with nothing
+  // written to `out`, when a value the filter reads is outside [-128, 127].
+  // Null when the CPU lacks AVX-512 VBMI (vpermb).
+  bool (*depthwise_u8)(const int32_t* x, int64_t h, int64_t w, const uint32_t* wpack,
+                       int32_t comp, int64_t fh, int64_t fw, int64_t sh, int64_t sw, int64_t ph,
+                       int64_t pw, int64_t dh, int64_t dw, int64_t oh, int64_t ow, int32_t* out,
+                       uint8_t* bytes) = nullptr;
+
   // out[p] = sum_t w[t] * x[toff[t] + p] for p < count (wrapping int32).
   void (*depthwise)(const int32_t* x, const int64_t* toff, const int32_t* w, int taps,
                     int64_t count, int32_t* out);
@@ -184,6 +198,30 @@ struct Table {
 inline int64_t max_pool_scratch(int64_t w, int64_t pw, int64_t sw, int64_t ow, int lanes) {
   const int64_t row = (ow + 2 * lanes) * sw + pw + w + lanes;
   return 2 * row + sw * lanes + 64;
+}
+
+// The byte rows of depthwise_u8: `rows` padded rows of `stride` bytes, the
+// input row r at row r + ph and its column c at byte pw + c; `chunks` words
+// of taps per filter row. ok is false for geometries it does not take (a
+// vector's 16 pixels and 4 taps must lie within 64 bytes).
+struct DepthwiseBytes {
+  bool ok = false;
+  int64_t rows = 0, stride = 0, chunks = 0;
+  int64_t size() const { return rows * stride; }
+};
+inline DepthwiseBytes depthwise_bytes(int64_t fh, int64_t fw, int64_t sh, int64_t sw,
+                                      int64_t dh, int64_t dw, int64_t oh, int64_t ow) {
+  DepthwiseBytes d;
+  d.chunks = (fw + 3) / 4;
+  if (fh < 1 || fw < 1 || oh < 1 || ow < 1 || 15 * sw + 3 * dw > 63 || fh * d.chunks > 64) {
+    return d;
+  }
+  d.ok = true;
+  d.rows = (oh - 1) * sh + (fh - 1) * dh + 1;
+  const int64_t vecs = (ow + 15) / 16;
+  // The last vector's last chunk reads 64 bytes from its start.
+  d.stride = ((vecs - 1) * 16 * sw + (d.chunks - 1) * 4 * dw + 64 + 63) / 64 * 64;
+  return d;
 }
 
 // The table for `isa` (kScalar has no table: nullptr).

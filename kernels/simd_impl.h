@@ -437,6 +437,84 @@ bool depthwise_direct(const int32_t* x, int64_t h, int64_t w, const int32_t* wt,
   return true;
 }
 
+#if defined(__AVX512F__)
+// See Table::depthwise_u8. Compiled for VBMI (vpermb) on top of the file's
+// ISA; called only when the CPU has it.
+__attribute__((target("avx512vbmi"))) bool depthwise_u8(
+    const int32_t* x, int64_t h, int64_t w, const uint32_t* wpack, int32_t comp, int64_t fh,
+    int64_t fw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw,
+    int64_t oh, int64_t ow, int32_t* out, uint8_t* bytes) {
+  const DepthwiseBytes d = depthwise_bytes(fh, fw, sh, sw, dh, dw, oh, ow);
+  if (!d.ok) return false;
+  // The padded plane as bytes; lo and hi track the values seen.
+  const __m512i flip = _mm512_set1_epi32(0x80);
+  __m512i lo = _mm512_setzero_si512(), hi = _mm512_setzero_si512();
+  const int64_t left = std::min(pw, d.stride);
+  const int64_t cols = std::max<int64_t>(0, std::min(w, d.stride - left));
+  for (int64_t pr = 0; pr < d.rows; ++pr) {
+    uint8_t* dst = bytes + pr * d.stride;
+    const int64_t r = pr - ph;
+    if (r < 0 || r >= h || cols == 0) {
+      std::memset(dst, 0x80, static_cast<size_t>(d.stride));
+      continue;
+    }
+    std::memset(dst, 0x80, static_cast<size_t>(left));
+    const int32_t* src = x + r * w;
+    for (int64_t c = 0; c < cols; c += 16) {
+      const __mmask16 m =
+          static_cast<__mmask16>(cols - c >= 16 ? 0xFFFFu : (1u << (cols - c)) - 1u);
+      const __m512i v = _mm512_maskz_loadu_epi32(m, src + c);
+      lo = _mm512_min_epi32(lo, v);
+      hi = _mm512_max_epi32(hi, v);
+      _mm512_mask_cvtepi32_storeu_epi8(dst + left + c, m, _mm512_xor_si512(v, flip));
+    }
+    std::memset(dst + left + cols, 0x80, static_cast<size_t>(d.stride - left - cols));
+  }
+  if (_mm512_reduce_min_epi32(lo) < -128 || _mm512_reduce_max_epi32(hi) > 127) return false;
+
+  // Byte t of lane j's word: column j * sw + t * dw from the vector's start.
+  alignas(64) uint8_t order[64];
+  for (int j = 0; j < 16; ++j) {
+    for (int t = 0; t < 4; ++t) order[4 * j + t] = static_cast<uint8_t>(j * sw + t * dw);
+  }
+  const __m512i idx = _mm512_load_si512(order);
+  const __m512i vcomp = _mm512_set1_epi32(comp);
+  // Four vectors of 16 output pixels at a time (independent sums), taken
+  // from the (row, column block) list; the last one repeats when fewer.
+  const int64_t vecs = (ow + 15) / 16;
+  const int64_t items = oh * vecs;
+  for (int64_t it = 0; it < items; it += 4) {
+    const uint8_t* base[4];
+    int32_t* dst[4];
+    __mmask16 mask[4];
+    const int nv = static_cast<int>(std::min<int64_t>(4, items - it));
+    for (int v = 0; v < 4; ++v) {
+      const int64_t item = it + std::min(v, nv - 1);
+      const int64_t r = item / vecs, q0 = item % vecs * 16;
+      base[v] = bytes + r * sh * d.stride + q0 * sw;
+      dst[v] = out + r * ow + q0;
+      mask[v] = static_cast<__mmask16>(ow - q0 >= 16 ? 0xFFFFu : (1u << (ow - q0)) - 1u);
+    }
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+    for (int64_t i = 0; i < fh; ++i) {
+      for (int64_t c = 0; c < d.chunks; ++c) {
+        const int64_t off = i * dh * d.stride + 4 * c * dw;
+        const __m512i wv = _mm512_set1_epi32(static_cast<int32_t>(wpack[i * d.chunks + c]));
+        a0 = _mm512_dpbusd_epi32(a0, _mm512_permutexvar_epi8(idx, _mm512_loadu_si512(base[0] + off)), wv);
+        a1 = _mm512_dpbusd_epi32(a1, _mm512_permutexvar_epi8(idx, _mm512_loadu_si512(base[1] + off)), wv);
+        a2 = _mm512_dpbusd_epi32(a2, _mm512_permutexvar_epi8(idx, _mm512_loadu_si512(base[2] + off)), wv);
+        a3 = _mm512_dpbusd_epi32(a3, _mm512_permutexvar_epi8(idx, _mm512_loadu_si512(base[3] + off)), wv);
+      }
+    }
+    const __m512i acc[4] = {a0, a1, a2, a3};
+    for (int v = 0; v < nv; ++v) {
+      _mm512_mask_storeu_epi32(dst[v], mask[v], _mm512_sub_epi32(acc[v], vcomp));
+    }
+  }
+  return true;
+}
+#endif
+
 // ------------------------------------------------------ reductions
 
 void reduce_rows(const int32_t* x, int64_t rows, int64_t inner, bool max, int32_t* y) {
@@ -866,6 +944,10 @@ Table make_table() {
 #endif
   t.depthwise = depthwise;
   t.depthwise_direct = depthwise_direct;
+#if defined(__AVX512F__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512vbmi")) t.depthwise_u8 = depthwise_u8;
+#endif
   t.max_pool = max_pool;
   t.split_phases = split_phases;
   t.dense = dense;

@@ -777,15 +777,49 @@ class DepthwiseStep : public FusedStep {
  public:
   // copy_first: the group writes where the data is (see the planner): each
   // plane is copied before its output is written.
+  // `weight`: the filters when they are a constant parameter (else null);
+  // with int8 taps they are packed for the table's byte kernel, if any.
   DepthwiseStep(std::vector<uint32_t> nodes, const kernels::Table* t, const ConvShape& g,
-                int64_t x_eid, int64_t w_eid, int64_t bias_eid, ChainPlan chain, bool copy_first)
+                int64_t x_eid, int64_t w_eid, int64_t bias_eid, ChainPlan chain, bool copy_first,
+                const ParamView* weight)
       : FusedStep(std::move(chain)), nodes_(std::move(nodes)), t_(t), g_(g), x_(x_eid),
-        w_(w_eid), bias_(bias_eid), pg_(g), copy_first_(copy_first) {}
+        w_(w_eid), bias_(bias_eid), pg_(g), copy_first_(copy_first),
+        bytes_(kernels::depthwise_bytes(g.fh, g.fw, g.sh, g.sw, g.dh, g.dw, g.oh, g.ow)) {
+    if (!t->depthwise_u8 || !weight || !bytes_.ok) {
+      bytes_.ok = false;
+      return;
+    }
+    const int64_t taps = g.fh * g.fw;
+    std::vector<int32_t> wc(static_cast<size_t>(taps));
+    wpack_.assign(static_cast<size_t>(g.c * g.fh * bytes_.chunks), 0u);
+    comp_.assign(static_cast<size_t>(g.c), 0);
+    for (int64_t c = 0; c < g.c; ++c) {
+      weight->read(c * taps, taps, wc.data());
+      int32_t sum = 0;
+      for (int64_t i = 0; i < g.fh; ++i) {
+        for (int64_t k = 0; k < g.fw; ++k) {
+          const int32_t v = wc[static_cast<size_t>(i * g.fw + k)];
+          if (v < -128 || v > 127) {  // not int8: the int32 kernels
+            bytes_.ok = false;
+            wpack_.clear();
+            comp_.clear();
+            return;
+          }
+          sum += v;
+          wpack_[static_cast<size_t>((c * g.fh + i) * bytes_.chunks + k / 4)] |=
+              (static_cast<uint32_t>(v) & 0xFFu) << (8 * (k % 4));
+        }
+      }
+      comp_[static_cast<size_t>(c)] = 128 * sum;
+    }
+  }
 
   size_t thread_words() const override {
-    // Plane, slack the last vectors read, grid output, row scratch, pixels.
+    // Plane, slack the last vectors read, grid output, row scratch, pixels,
+    // then the byte rows.
     return static_cast<size_t>(pg_.plane_words + pg_.grid + 2 * t_->lanes + pg_.grid + pg_.wp +
-                               g_.pixels() + t_->lanes);
+                               g_.pixels() + t_->lanes +
+                               (bytes_.ok ? (bytes_.size() + 3) / 4 : 0));
   }
   const char* kind() const override { return "depthwise"; }
   std::vector<uint32_t> nodes() const override { return nodes_; }
@@ -802,12 +836,22 @@ class DepthwiseStep : public FusedStep {
       int32_t* grid = plane + pg_.plane_words + pg_.grid + 2 * t_->lanes;
       int32_t* tmp = grid + pg_.grid;
       int32_t* out = tmp + pg_.wp;
+      uint8_t* bytes = reinterpret_cast<uint8_t*>(out + g_.pixels() + t_->lanes);
       // The slack past the plane, read by the last grid columns.
       std::fill_n(plane + pg_.plane_words, pg_.grid + 2 * t_->lanes, 0);
       for (int64_t i = b; i < e; ++i) {
         const int64_t n = i / g_.c, c = i % g_.c;
         const int32_t* src = x + i * g_.h * g_.w;
         const int32_t add = bias ? bias[c] : 0;
+        // The byte kernel copies the plane before writing (so copy_first
+        // holds); it declines, writing nothing, a plane with a value past int8.
+        if (bytes_.ok &&
+            t_->depthwise_u8(src, g_.h, g_.w, wpack_.data() + c * g_.fh * bytes_.chunks,
+                             comp_[static_cast<size_t>(c)], g_.fh, g_.fw, g_.sh, g_.sw, g_.ph,
+                             g_.pw, g_.dh, g_.dw, g_.oh, g_.ow, out, bytes)) {
+          t_->chain(chain, out, g_.pixels(), i * g_.pixels(), n, c, add);
+          continue;
+        }
         if (!copy_first_ &&
             t_->depthwise_direct(src, g_.h, g_.w, w + c * taps, g_.fh, g_.fw, g_.sh, g_.sw,
                                  g_.ph, g_.pw, g_.dh, g_.dw, g_.oh, g_.ow, out)) {
@@ -851,6 +895,9 @@ class DepthwiseStep : public FusedStep {
   int64_t x_, w_, bias_;
   PhaseGrid pg_;
   bool copy_first_ = false;
+  kernels::DepthwiseBytes bytes_;  // ok: the byte kernel runs
+  std::vector<uint32_t> wpack_;    // [channel][filter row][chunk]
+  std::vector<int32_t> comp_;      // [channel]: 128 * sum of the taps
 };
 
 // ---------------------------------------------------------------------------
@@ -1294,8 +1341,12 @@ class Planner {
     const int64_t x = eid(node.inputs[0]);
     if (!depthwise) packed_[eid(node.inputs[1])].insert(nid);
     if (depthwise) {
+      ParamView dw_weight;
+      const bool constant = constant_param(node.inputs[1], &dw_weight) &&
+                            dw_weight.count >= g.c * g.fh * g.fw;
       return std::make_unique<DepthwiseStep>(nodes, t_, g, x, eid(node.inputs[1]), bias,
-                                             std::move(chain), x_writable && written.count(xsid));
+                                             std::move(chain), x_writable && written.count(xsid),
+                                             constant ? &dw_weight : nullptr);
     }
     const bool pack_first = written.count(sid(x)) > 0;
     return std::make_unique<ConvGemmStep>(nodes, t_, g, x, bias, weight, std::move(chain),
