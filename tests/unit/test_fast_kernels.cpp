@@ -162,6 +162,35 @@ int add_tail(ModelBuilder& b, std::mt19937& rng, int x, const std::vector<int64_
   return x;
 }
 
+// A random filter window over a random plane that holds it (with padding).
+struct Window {
+  int64_t kh, kw, dh, dw, sh, sw, ph, pw, h, w, oh, ow;
+  std::string str() const {
+    auto two = [](int64_t a, int64_t b) { return std::to_string(a) + "," + std::to_string(b); };
+    return std::to_string(h) + "x" + std::to_string(w) + " k" + two(kh, kw) + " s" +
+           two(sh, sw) + " p" + two(ph, pw) + " d" + two(dh, dw);
+  }
+};
+// Maxima: filter (kh, kw), dilation (dh, dw), strides (sh, sw), padding p,
+// plane (h, w).
+Window random_window(std::mt19937& rng, int64_t kh, int64_t kw, int64_t dh, int64_t dw,
+                     int64_t sh, int64_t sw, int64_t p, int64_t h, int64_t w) {
+  Window g;
+  g.kh = pick(rng, 1, kh);
+  g.kw = pick(rng, 1, kw);
+  g.dh = pick(rng, 1, dh);
+  g.dw = pick(rng, 1, dw);
+  g.sh = pick(rng, 1, sh);
+  g.sw = pick(rng, 1, sw);
+  g.ph = pick(rng, 0, p);
+  g.pw = pick(rng, 0, p);
+  g.h = pick(rng, std::max<int64_t>(1, (g.kh - 1) * g.dh + 1 - 2 * g.ph), h);
+  g.w = pick(rng, std::max<int64_t>(1, (g.kw - 1) * g.dw + 1 - 2 * g.pw), w);
+  g.oh = (g.h + 2 * g.ph - ((g.kh - 1) * g.dh + 1)) / g.sh + 1;
+  g.ow = (g.w + 2 * g.pw - ((g.kw - 1) * g.dw + 1)) / g.sw + 1;
+  return g;
+}
+
 }  // namespace
 
 TEST_CASE("fast conv2d equals the scalar kernel on random shapes", "[fast]") {
@@ -232,35 +261,23 @@ TEST_CASE("fast depthwise conv2d equals the scalar kernel", "[fast]") {
   int tested = 0;
   for (int iter = 0; iter < 40; ++iter) {
     const int64_t n = pick(rng, 1, 2), c = pick(rng, 1, 6);
-    const int64_t kh = pick(rng, 1, 4), kw = pick(rng, 1, 9);
-    const int64_t dh = pick(rng, 1, 3), dw = pick(rng, 1, 7);
-    const int64_t sh = pick(rng, 1, 3), sw = pick(rng, 1, 4);
-    const int64_t ph = pick(rng, 0, 4), pw = pick(rng, 0, 4);
-    const int64_t h = pick(rng, std::max<int64_t>(1, (kh - 1) * dh + 1 - 2 * ph), 40);
-    const int64_t w = pick(rng, std::max<int64_t>(1, (kw - 1) * dw + 1 - 2 * pw), 90);
-    const int64_t oh = (h + 2 * ph - ((kh - 1) * dh + 1)) / sh + 1;
-    const int64_t ow = (w + 2 * pw - ((kw - 1) * dw + 1)) / sw + 1;
+    const Window g = random_window(rng, 4, 9, 3, 7, 3, 4, 4, 40, 90);
     ModelBuilder b;
-    int x = b.data({n, c, h, w}, 8);
-    int wt = b.param("w", {c, 1, kh, kw}, 8, random_values(rng, c * kh * kw, 127));
+    int x = b.data({n, c, g.h, g.w}, 8);
+    int wt = b.param("w", {c, 1, g.kh, g.kw}, 8, random_values(rng, c * g.kh * g.kw, 127));
     int bias = b.param("b", {c}, 20, random_values(rng, c, 500000));
-    const std::vector<int64_t> ys{n, c, oh, ow};
+    const std::vector<int64_t> ys{n, c, g.oh, g.ow};
     int y = b.op("conv2d",
-                 {{"channels", std::to_string(c)}, {"kernel_size", shape_attr(kh, kw)},
-                  {"strides", shape_attr(sh, sw)}, {"padding", shape_attr(ph, pw)},
-                  {"dilation", shape_attr(dh, dw)}, {"groups", std::to_string(c)},
+                 {{"channels", std::to_string(c)}, {"kernel_size", shape_attr(g.kh, g.kw)},
+                  {"strides", shape_attr(g.sh, g.sw)}, {"padding", shape_attr(g.ph, g.pw)},
+                  {"dilation", shape_attr(g.dh, g.dw)}, {"groups", std::to_string(c)},
                   {"use_bias", "True"}},
                  {x, wt, bias}, ys);
-    int other = b.param("other", ys, 16, random_values(rng, n * c * oh * ow, 30000));
-    std::string what = "depthwise n" + std::to_string(n) + " c" + std::to_string(c) + " " +
-                       std::to_string(h) + "x" + std::to_string(w) + " k" +
-                       std::to_string(kh) + "x" + std::to_string(kw) + " s" +
-                       std::to_string(sh) + "," + std::to_string(sw) + " p" +
-                       std::to_string(ph) + "," + std::to_string(pw) + " d" +
-                       std::to_string(dh) + "," + std::to_string(dw);
+    int other = b.param("other", ys, 16, random_values(rng, n * c * g.oh * g.ow, 30000));
+    std::string what = "depthwise n" + std::to_string(n) + " c" + std::to_string(c) + " " + g.str();
     add_tail(b, rng, y, ys, other, &what);
     std::vector<std::vector<int32_t>> in;
-    for (int r = 0; r < 2; ++r) in.push_back(input_values(rng, n * c * h * w, 127));
+    for (int r = 0; r < 2; ++r) in.push_back(input_values(rng, n * c * g.h * g.w, 127));
     if (same_as_scalar(b, in, what)) ++tested;
   }
   CHECK(tested >= 30);  // some tails overflow the precision rules
@@ -276,14 +293,9 @@ TEST_CASE("depthwise byte kernel: plain sums, and no plane past int8", "[fast]")
   }
   std::mt19937 rng(8);
   for (int iter = 0; iter < 200; ++iter) {
-    const int64_t fh = pick(rng, 1, 5), fw = pick(rng, 1, 12);
-    const int64_t sh = pick(rng, 1, 3), sw = pick(rng, 1, 3);
-    const int64_t dh = pick(rng, 1, 3), dw = pick(rng, 1, 4);
-    const int64_t ph = pick(rng, 0, 5), pw = pick(rng, 0, 5);
-    const int64_t h = pick(rng, std::max<int64_t>(1, (fh - 1) * dh + 1 - 2 * ph), 30);
-    const int64_t w = pick(rng, std::max<int64_t>(1, (fw - 1) * dw + 1 - 2 * pw), 100);
-    const int64_t oh = (h + 2 * ph - ((fh - 1) * dh + 1)) / sh + 1;
-    const int64_t ow = (w + 2 * pw - ((fw - 1) * dw + 1)) / sw + 1;
+    const Window g = random_window(rng, 5, 12, 3, 4, 3, 3, 5, 30, 100);
+    const int64_t fh = g.kh, fw = g.kw, sh = g.sh, sw = g.sw, dh = g.dh, dw = g.dw;
+    const int64_t ph = g.ph, pw = g.pw, h = g.h, w = g.w, oh = g.oh, ow = g.ow;
     const cvm::kernels::DepthwiseBytes d =
         cvm::kernels::depthwise_bytes(fh, fw, sh, sw, dh, dw, oh, ow);
     REQUIRE(d.ok);
@@ -319,8 +331,7 @@ TEST_CASE("depthwise byte kernel: plain sums, and no plane past int8", "[fast]")
     std::vector<int32_t> got(static_cast<size_t>(oh * ow + 16), 77);
     REQUIRE(t->depthwise_u8(x.data(), h, w, wpack.data(), 128 * sum, fh, fw, sh, sw, ph, pw, dh,
                             dw, oh, ow, got.data(), bytes.data()));
-    INFO("plane " << h << "x" << w << " filter " << fh << "x" << fw << " s" << sh << "," << sw
-                  << " p" << ph << "," << pw << " d" << dh << "," << dw);
+    INFO("plane " << g.str());
     CHECK(std::vector<int32_t>(got.begin(), got.begin() + oh * ow) == want);
     CHECK(std::all_of(got.begin() + oh * ow, got.end(), [](int32_t v) { return v == 77; }));
     // One value past int8 where a tap reads: declined, nothing written.
