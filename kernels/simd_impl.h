@@ -479,6 +479,41 @@ __attribute__((target("avx512vbmi"))) bool depthwise_u8(
   }
   const __m512i idx = _mm512_load_si512(order);
   const __m512i vcomp = _mm512_set1_epi32(comp);
+  if (sh == 1 && dh == 1) {
+    // Four output rows at a time over one column block: each input row's
+    // words are made once and feed every output row whose filter covers it.
+    for (int64_t q0 = 0; q0 < ow; q0 += 16) {
+      const __mmask16 m = static_cast<__mmask16>(ow - q0 >= 16 ? 0xFFFFu : (1u << (ow - q0)) - 1u);
+      for (int64_t r0 = 0; r0 < oh; r0 += 4) {
+        const int64_t nr = std::min<int64_t>(4, oh - r0);
+        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+        for (int64_t j = 0; j < nr + fh - 1; ++j) {
+          const uint8_t* row = bytes + (r0 + j) * d.stride + q0 * sw;
+          for (int64_t c = 0; c < d.chunks; ++c) {
+            const __m512i t = _mm512_permutexvar_epi8(idx, _mm512_loadu_si512(row + 4 * c * dw));
+            // Output row r0 + v takes this input row as its filter row j - v.
+            auto take = [&](int64_t v, __m512i& a) {
+              const int64_t i = j - v;
+              if (i >= 0 && i < fh) {
+                a = _mm512_dpbusd_epi32(
+                    a, t, _mm512_set1_epi32(static_cast<int32_t>(wpack[i * d.chunks + c])));
+              }
+            };
+            take(0, a0);
+            take(1, a1);
+            take(2, a2);
+            take(3, a3);
+          }
+        }
+        int32_t* o = out + r0 * ow + q0;
+        _mm512_mask_storeu_epi32(o, m, _mm512_sub_epi32(a0, vcomp));
+        if (nr > 1) _mm512_mask_storeu_epi32(o + ow, m, _mm512_sub_epi32(a1, vcomp));
+        if (nr > 2) _mm512_mask_storeu_epi32(o + 2 * ow, m, _mm512_sub_epi32(a2, vcomp));
+        if (nr > 3) _mm512_mask_storeu_epi32(o + 3 * ow, m, _mm512_sub_epi32(a3, vcomp));
+      }
+    }
+    return true;
+  }
   // Four vectors of 16 output pixels at a time (independent sums), taken
   // from the (row, column block) list; the last one repeats when fewer.
   const int64_t vecs = (ow + 15) / 16;

@@ -44,13 +44,6 @@ void require_input_precisions(const std::vector<int>& prec, const std::string& n
   }
 }
 
-// An attribute outside [lo, hi] makes the model invalid (code 1).
-void verify_attr_range(int64_t value, const char* what, int64_t lo, int64_t hi) {
-  CVM_VERIFY(lo <= value && value <= hi)
-      << "attribute " << what << " value: " << value << " out of range [" << lo
-      << ", " << hi << "]";
-}
-
 // Bits needed for a signed number of magnitude n: bit_length(n + 1) + 1.
 int number_precision(int64_t n) {
   int bits = 0;
@@ -305,6 +298,31 @@ class CvmClipOp : public UnaryOp {
   int precision_ = 0;
 };
 
+// The two shifts: attributes precision, is_sign (read, unused) and
+// shift_bit; in place.
+class ShiftOp : public UnaryOp {
+ public:
+  explicit ShiftOp(const NodeAttrs& attrs) : UnaryOp(attrs) {
+    AttrReader r(attrs.op_name, attrs.dict);
+    precision_ = r.integer("precision");
+    r.boolean("is_sign", true);
+    shift_ = r.integer("shift_bit");
+    r.finish();
+  }
+  bool in_place_allowed() const override { return true; }
+
+ protected:
+  // The precision rule's checks, in the reference's order.
+  void verify_shift_attrs(const std::vector<int>& in, const std::string& op) const {
+    require_input_precisions(in, node_);
+    verify_attr_range(precision_, (op + ".precision").c_str(), 1, 32);
+    verify_attr_range(shift_, (op + ".shift_bit").c_str(), 1, 32);
+  }
+
+  int precision_ = 0;
+  int shift_ = 0;
+};
+
 // Rounding right shift, then clip to the precision:
 //   y = clip(((x >> (s - 1)) + 1) >> 1)
 // computed the way the deployed kernel does, case by case:
@@ -313,21 +331,12 @@ class CvmClipOp : public UnaryOp {
 //   precision + s >= 32  -> rounding shift without clip (the "+ 1" wraps);
 //   otherwise            -> inputs beyond the range that rounds into the
 //                           clip interval are saturated before shifting.
-class CvmRightShiftOp : public UnaryOp {
+class CvmRightShiftOp : public ShiftOp {
  public:
-  explicit CvmRightShiftOp(const NodeAttrs& attrs) : UnaryOp(attrs) {
-    AttrReader r(attrs.op_name, attrs.dict);
-    precision_ = r.integer("precision");
-    r.boolean("is_sign", true);
-    shift_ = r.integer("shift_bit");
-    r.finish();
-  }
-  bool in_place_allowed() const override { return true; }
+  explicit CvmRightShiftOp(const NodeAttrs& attrs) : ShiftOp(attrs) {}
   void infer_precision(const std::vector<Shape>&, std::vector<int>& in,
                        std::vector<int>& out) const override {
-    require_input_precisions(in, node_);
-    verify_attr_range(precision_, "cvm_right_shift.precision", 1, 32);
-    verify_attr_range(shift_, "cvm_right_shift.shift_bit", 1, 32);
+    verify_shift_attrs(in, "cvm_right_shift");
     out[0] = precision_;
   }
   KernelInfo kernel_info() const override {
@@ -363,30 +372,17 @@ class CvmRightShiftOp : public UnaryOp {
       });
     }
   }
-
- private:
-  int precision_ = 0;
-  int shift_ = 0;
 };
 
 // Left shift then clip to the precision. The deployed CPU kernel always fails
 // (an argument type bug); this follows the reference's specification build:
 //   t = x << s (wrapping); y = clip(t, -(2^(p-1) - 1), 2^(p-1) - 1).
-class CvmLeftShiftOp : public UnaryOp {
+class CvmLeftShiftOp : public ShiftOp {
  public:
-  explicit CvmLeftShiftOp(const NodeAttrs& attrs) : UnaryOp(attrs) {
-    AttrReader r(attrs.op_name, attrs.dict);
-    precision_ = r.integer("precision");
-    r.boolean("is_sign", true);
-    shift_ = r.integer("shift_bit");
-    r.finish();
-  }
-  bool in_place_allowed() const override { return true; }
+  explicit CvmLeftShiftOp(const NodeAttrs& attrs) : ShiftOp(attrs) {}
   void infer_precision(const std::vector<Shape>&, std::vector<int>& in,
                        std::vector<int>& out) const override {
-    require_input_precisions(in, node_);
-    verify_attr_range(precision_, "cvm_left_shift.precision", 1, 32);
-    verify_attr_range(shift_, "cvm_left_shift.shift_bit", 1, 32);
+    verify_shift_attrs(in, "cvm_left_shift");
     // The reference's rule returns "failed" here: a runtime-class error.
     CVM_CHECK(in[0] + shift_ <= 32)
         << "operator cvm_left_shift name=" << node_ << ": infer precision failed";
@@ -400,10 +396,6 @@ class CvmLeftShiftOp : public UnaryOp {
       return clamp(wrap(static_cast<uint32_t>(v) << s), -hi, hi);
     });
   }
-
- private:
-  int precision_ = 0;
-  int shift_ = 0;
 };
 
 

@@ -17,6 +17,15 @@
 
 namespace cvm {
 
+// The reference's attribute range check in its shape and precision rules:
+// lo <= value <= hi (by default [0, 4096]), else an invalid model (code 1).
+inline void verify_attr_range(int64_t value, const char* what, int64_t lo = 0,
+                              int64_t hi = 4096) {
+  CVM_VERIFY(lo <= value && value <= hi)
+      << "attribute " << what << " value: " << value << " out of range [" << lo << ", " << hi
+      << "]";
+}
+
 // One tensor as a kernel sees it: int32 values, row-major, `shape` dims.
 // Input and output tensors of in-place operators may share memory.
 struct Tensor {

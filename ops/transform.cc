@@ -18,18 +18,6 @@
 namespace cvm {
 namespace {
 
-// Attribute bounds the reference applies in its shape rules.
-constexpr int64_t kAttrMin = 0;
-constexpr int64_t kAttrMax = 4096;
-
-// The reference's attribute range check: lo <= value <= hi, else code 1.
-void verify_attr_range(int64_t value, const char* what, int64_t lo = kAttrMin,
-                       int64_t hi = kAttrMax) {
-  CVM_VERIFY(lo <= value && value <= hi)
-      << "attribute " << what << " value: " << value << " out of range [" << lo
-      << ", " << hi << "]";
-}
-
 // int64 -> int32 the way the reference's implicit narrowing behaves (keep
 // the low 32 bits), without relying on implementation-defined conversion.
 int32_t low32(int64_t v) {
@@ -59,10 +47,43 @@ std::vector<int64_t> strides_of(const Shape& s) {
   return st;
 }
 
-// Common base: keeps the node's name for messages.
+// y[i] = x[base + sum_j idx_j * step[j]], idx being the multi-index of flat
+// output index i in shape ys (whole rows copied when the last step is 1).
+void gather_strided(const int32_t* x, int32_t* y, const Shape& ys, int64_t base,
+                    const std::vector<int64_t>& step) {
+  const size_t ndim = ys.size();
+  if (ndim == 0) {
+    y[0] = x[base];
+    return;
+  }
+  const int64_t row = ys[ndim - 1];
+  if (row == 0) return;
+  const bool runs = step[ndim - 1] == 1;
+  int64_t rows = 1;
+  for (size_t j = 0; j + 1 < ndim; ++j) rows *= ys[j];
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t rest = r, src = base;
+    for (size_t j = ndim - 1; j-- > 0;) {
+      src += (rest % ys[j]) * step[j];
+      rest /= ys[j];
+    }
+    if (runs) {
+      std::memcpy(y + r * row, x + src, static_cast<size_t>(row) * sizeof(int32_t));
+    } else {
+      for (int64_t k = 0; k < row; ++k) y[r * row + k] = x[src + k * step[ndim - 1]];
+    }
+  }
+}
+
+// Common base: keeps the node's name for messages. Unless an operator says
+// otherwise, the output has the precision of input 0.
 class TransformOp : public Operator {
  public:
   explicit TransformOp(const NodeAttrs& attrs) : name_(attrs.node_name) {}
+  void infer_precision(const std::vector<Shape>&, std::vector<int>& in,
+                       std::vector<int>& out) const override {
+    precision_of_input(in, out, 0);
+  }
 
  protected:
   // Every input precision must be known (the reference's IN_PREC_CHECK).
@@ -89,10 +110,6 @@ class CopyOp : public TransformOp {
   using TransformOp::TransformOp;
   uint32_t num_inputs(uint32_t) const override { return 1; }
   bool in_place_allowed() const override { return true; }
-  void infer_precision(const std::vector<Shape>&, std::vector<int>& in,
-                       std::vector<int>& out) const override {
-    precision_of_input(in, out, 0);
-  }
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
            Workspace&) const override {
     if (in[0].data == out[0].data) return;
@@ -358,10 +375,6 @@ class Repeat : public TransformOp {
     out.assign(1, o);
   }
 
-  void infer_precision(const std::vector<Shape>&, std::vector<int>& in,
-                       std::vector<int>& out) const override {
-    precision_of_input(in, out, 0);
-  }
 
   // Each element along the axis appears `repeats` times in a row.
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
@@ -420,10 +433,6 @@ class Tile : public TransformOp {
     out.assign(1, o);
   }
 
-  void infer_precision(const std::vector<Shape>&, std::vector<int>& in,
-                       std::vector<int>& out) const override {
-    precision_of_input(in, out, 0);
-  }
 
   // y[k_0, ..., k_{m-1}] = x[k_{m-n} mod x_0, ..., k_{m-1} mod x_{n-1}].
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
@@ -498,10 +507,6 @@ class Transpose : public TransformOp {
     out.assign(1, o);
   }
 
-  void infer_precision(const std::vector<Shape>&, std::vector<int>& in,
-                       std::vector<int>& out) const override {
-    precision_of_input(in, out, 0);
-  }
 
   // Output dim j walks input dim axes[j] (reversed order without axes).
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
@@ -516,17 +521,7 @@ class Transpose : public TransformOp {
       if (a < 0) a += static_cast<int64_t>(ndim);
       step[j] = xst[a];
     }
-    const int32_t* x = in[0].data;
-    int32_t* y = out[0].data;
-    const int64_t total = out[0].size();
-    for (int64_t i = 0; i < total; ++i) {
-      int64_t rest = i, src = 0;
-      for (size_t j = ndim; j-- > 0;) {
-        src += (rest % ys[j]) * step[j];
-        rest /= ys[j];
-      }
-      y[i] = x[src];
-    }
+    gather_strided(in[0].data, out[0].data, ys, 0, step);
   }
 
  private:
@@ -559,10 +554,6 @@ class StridedSlice : public TransformOp {
     out.assign(1, o);
   }
 
-  void infer_precision(const std::vector<Shape>&, std::vector<int>& in,
-                       std::vector<int>& out) const override {
-    precision_of_input(in, out, 0);
-  }
 
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
            Workspace&) const override {
@@ -570,19 +561,13 @@ class StridedSlice : public TransformOp {
     const Shape& ys = out[0].shape;
     const std::vector<AxisSlice> plan = slices(xs, false);
     const std::vector<int64_t> xst = strides_of(xs);
-    const size_t ndim = ys.size();
-    const int32_t* x = in[0].data;
-    int32_t* y = out[0].data;
-    const int64_t total = out[0].size();
-    for (int64_t i = 0; i < total; ++i) {
-      int64_t rest = i, src = 0;
-      for (size_t j = ndim; j-- > 0;) {
-        const int64_t col = rest % ys[j];
-        rest /= ys[j];
-        src += (plan[j].begin + col * plan[j].stride) * xst[j];
-      }
-      y[i] = x[src];
+    int64_t base = 0;
+    std::vector<int64_t> step(ys.size());
+    for (size_t j = 0; j < ys.size(); ++j) {
+      base += plan[j].begin * xst[j];
+      step[j] = plan[j].stride * xst[j];
     }
+    gather_strided(in[0].data, out[0].data, ys, base, step);
   }
 
  private:
@@ -667,30 +652,11 @@ class SliceLike : public TransformOp {
     out.assign(1, o);
   }
 
-  void infer_precision(const std::vector<Shape>&, std::vector<int>& in,
-                       std::vector<int>& out) const override {
-    precision_of_input(in, out, 0);
-  }
 
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
            Workspace&) const override {
-    const Shape& xs = in[0].shape;
-    const Shape& ys = out[0].shape;
-    const size_t ndim = ys.size();
-    const std::vector<int64_t> xst = strides_of(xs);
-    const int32_t* x = in[0].data;
-    int32_t* y = out[0].data;
-    // Copy runs of the last dim.
-    const int64_t row = ys[ndim - 1];
-    const int64_t rows = out[0].size() / row;
-    for (int64_t r = 0; r < rows; ++r) {
-      int64_t rest = r, src = 0;
-      for (size_t j = ndim - 1; j-- > 0;) {
-        src += (rest % ys[j]) * xst[j];
-        rest /= ys[j];
-      }
-      std::memcpy(y + r * row, x + src, static_cast<size_t>(row) * sizeof(int32_t));
-    }
+    // The leading corner: the data's own strides from its start.
+    gather_strided(in[0].data, out[0].data, out[0].shape, 0, strides_of(in[0].shape));
   }
 
  private:
@@ -738,10 +704,6 @@ class Take : public TransformOp {
     out.assign(1, o);
   }
 
-  void infer_precision(const std::vector<Shape>&, std::vector<int>& in,
-                       std::vector<int>& out) const override {
-    precision_of_input(in, out, 0);
-  }
 
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
            Workspace&) const override {
@@ -833,10 +795,6 @@ class Where : public TransformOp {
   }
 
   // The reference gives the output the condition's precision.
-  void infer_precision(const std::vector<Shape>&, std::vector<int>& in,
-                       std::vector<int>& out) const override {
-    precision_of_input(in, out, 0);
-  }
 
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
            Workspace&) const override {

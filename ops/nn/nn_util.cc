@@ -3,12 +3,6 @@
 namespace cvm {
 namespace nn {
 
-void verify_attr_range(int64_t value, const char* name, int32_t lo, int32_t hi) {
-  CVM_VERIFY(lo <= value && value <= hi)
-      << "attribute " << name << " value: " << value << " out of range [" << lo
-      << ", " << hi << "]";
-}
-
 void assign_input_shape(const Shape& declared, const Shape& inferred,
                         const std::string& op_name, const char* input_name) {
   bool ok = declared.size() == inferred.size();

@@ -11,11 +11,6 @@
 namespace cvm {
 namespace nn {
 
-// The reference's attribute range check for its nn shape rules: the value
-// must lie in [lo, hi] (default [0, 4096]), else an invalid model (code 1).
-void verify_attr_range(int64_t value, const char* name, int32_t lo = 0,
-                       int32_t hi = 4096);
-
 // Checks a declared input shape against the one the shape rule infers, the
 // way the reference assigns input shapes: same rank, and each dimension equal
 // unless the inferred one is 0 (unknown). A mismatch is a runtime-class error
