@@ -2,13 +2,5 @@
 // with -mavx2 -mfma (see CMakeLists.txt); only called when the CPU has them.
 #define CVM_KERNEL_NS avx2
 #define CVM_KERNEL_ARCH xsimd::avx2
+#define CVM_KERNEL_TABLE table_avx2
 #include "kernels/simd_impl.h"
-
-namespace cvm {
-namespace kernels {
-const Table* table_avx2() {
-  static const Table t = avx2::make_table();
-  return &t;
-}
-}  // namespace kernels
-}  // namespace cvm

@@ -1,5 +1,6 @@
 // The vector kernels, compiled once per instruction set: an ISA translation
-// unit defines CVM_KERNEL_NS and CVM_KERNEL_ARCH (an xsimd architecture),
+// unit defines CVM_KERNEL_NS, CVM_KERNEL_ARCH (an xsimd architecture) and
+// CVM_KERNEL_TABLE (the name of its table function in fast.h),
 // compiles with that ISA's flags and includes this file. Everything here has
 // internal linkage or lives in the ISA's own namespace, so no function
 // compiled for one ISA can be picked by the linker for another.
@@ -992,5 +993,15 @@ Table make_table() {
 
 }  // namespace
 }  // namespace CVM_KERNEL_NS
+}  // namespace kernels
+}  // namespace cvm
+
+// The ISA's table, built once (see fast.h).
+namespace cvm {
+namespace kernels {
+const Table* CVM_KERNEL_TABLE() {
+  static const Table t = CVM_KERNEL_NS::make_table();
+  return &t;
+}
 }  // namespace kernels
 }  // namespace cvm

@@ -489,21 +489,7 @@ class ConvGemmStep : public FusedStep {
     };
     int64_t total = 0;
     for (int64_t u = 0; u < units; ++u) total += unit_cost(u);
-    uint32_t* packed = nullptr;
-    if (pack_first_) {
-      packed = ctx.shared + bias_words();
-      const Window w = window(0, pg_.grid);
-      parallel(ctx, g_.n * cg_, threads, [&](int64_t b, int64_t e, int thread) {
-        for (int64_t i = b; i < e; ++i) {
-          const int64_t n = i / cg_, cg = i % cg_;
-          pack_plane(x, n, cg, packed + n * w.words + cg * w.plane, ctx.scratch[thread], w);
-          if (cg == cg_ - 1) {
-            std::fill_n(packed + n * w.words + cg_ * w.plane, w.words - cg_ * w.plane,
-                        t_->pad_word);
-          }
-        }
-      });
-    }
+    const uint32_t* packed = pack_all(ctx, x, threads);
     parallel(ctx, threads, threads, [&](int64_t tb, int64_t te, int thread) {
       for (int64_t tt = tb; tt < te; ++tt) {
         // The units whose cost prefix starts in this thread's share.
@@ -552,24 +538,30 @@ class ConvGemmStep : public FusedStep {
     return window(0, pg_.grid).words;
   }
 
+  // With pack_first, every image packed whole into the shared memory before
+  // anything is written (returned); else null (each unit packs its window).
+  const uint32_t* pack_all(ExecContext& ctx, const int32_t* x, int threads) const {
+    if (!pack_first_) return nullptr;
+    uint32_t* packed = ctx.shared + bias_words();
+    const Window w = window(0, pg_.grid);
+    parallel(ctx, g_.n * cg_, threads, [&](int64_t b, int64_t e, int thread) {
+      for (int64_t i = b; i < e; ++i) {
+        const int64_t n = i / cg_, cg = i % cg_;
+        pack_plane(x, n, cg, packed + n * w.words + cg * w.plane, ctx.scratch[thread], w);
+        if (cg == cg_ - 1) {
+          std::fill_n(packed + n * w.words + cg_ * w.plane, w.words - cg_ * w.plane,
+                      t_->pad_word);
+        }
+      }
+    });
+    return packed;
+  }
+
   // The transposed product: units of (image, 48 filters), split evenly.
   void run_transposed(ExecContext& ctx, const kernels::Chain& chain, const int32_t* x,
                       const int32_t* bias, int threads) const {
-    uint32_t* packed = nullptr;
+    const uint32_t* packed = pack_all(ctx, x, threads);
     const Window w = window(0, pg_.grid);
-    if (pack_first_) {
-      packed = ctx.shared + bias_words();
-      parallel(ctx, g_.n * cg_, threads, [&](int64_t b, int64_t e, int thread) {
-        for (int64_t i = b; i < e; ++i) {
-          const int64_t n = i / cg_, cg = i % cg_;
-          pack_plane(x, n, cg, packed + n * w.words + cg * w.plane, ctx.scratch[thread], w);
-          if (cg == cg_ - 1) {
-            std::fill_n(packed + n * w.words + cg_ * w.plane, w.words - cg_ * w.plane,
-                        t_->pad_word);
-          }
-        }
-      });
-    }
     const int64_t groups = ceil_div(g_.o, 48);
     const int64_t pixels = g_.pixels();
     const int64_t pblocks = ceil_div(pixels, 7);
