@@ -8,26 +8,13 @@
 #include "cvm/c_api.h"
 #include "cvm/model.hpp"
 #include "graph/params.h"
+#include "tests/unit/graph_json.h"
 
 using nlohmann::json;
 
 namespace {
 
-// A graph whose only node is the input, which is also the output.
-json data_only_graph(std::vector<int64_t> shape, int precision) {
-  return json{
-      {"nodes", {{{"op", "null"}, {"name", "data"}, {"inputs", json::array()}}}},
-      {"arg_nodes", {0}},
-      {"node_row_ptr", {0, 1}},
-      {"heads", {{0, 0, 0}}},
-      {"attrs",
-       {{"dltype", {"list_str", {"int32"}}},
-        {"storage_id", {"list_int", {0}}},
-        {"shape", {"list_shape", {shape}}},
-        {"precision", {"list_int", {precision}}},
-        {"op_attrs", {"list_str", {"{}"}}}}},
-      {"version", "cvm_1.0.0"}};
-}
+using cvm::test::data_only_graph;
 
 std::string empty_params() { return cvm::save_params({}, {}); }
 

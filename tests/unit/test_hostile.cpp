@@ -20,6 +20,7 @@
 #include "graph/graph.h"
 #include "graph/params.h"
 #include "ops/op.h"
+#include "tests/unit/graph_json.h"
 
 // --- allocation tracking: peak bytes held through operator new ------------
 namespace {
@@ -93,19 +94,7 @@ int load_code(const std::string& graph, std::string* message = nullptr) {
   }
 }
 
-json data_only_graph() {
-  return json{{"nodes", {{{"op", "null"}, {"name", "data"}, {"inputs", json::array()}}}},
-              {"arg_nodes", {0}},
-              {"node_row_ptr", {0, 1}},
-              {"heads", {{0, 0, 0}}},
-              {"attrs",
-               {{"dltype", {"list_str", {"int32"}}},
-                {"storage_id", {"list_int", {0}}},
-                {"shape", {"list_shape", {{2, 3}}}},
-                {"precision", {"list_int", {8}}},
-                {"op_attrs", {"list_str", {"{}"}}}}},
-              {"version", "cvm_1.0.0"}};
-}
+using cvm::test::data_only_graph;
 
 // The data-only graph with the JSON text of one list replaced by `list`.
 std::string with_list(const std::string& placeholder_key, const std::string& list) {
