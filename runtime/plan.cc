@@ -639,23 +639,10 @@ class ConvGemmStep : public FusedStep {
     const int64_t p_begin = packed ? 0 : g0 * group * nb_;
     const int64_t p_end = packed ? pg_.grid : std::min(pg_.grid, (g1 + 1) * group * nb_);
     const Window w = window(p_begin, p_end);
-    const uint32_t* xq = packed ? packed + n * w.words : scratch;
     int64_t* koff = reinterpret_cast<int64_t*>(scratch + w.words + (w.words & 1));
     uint32_t* rest = reinterpret_cast<uint32_t*>(koff + k_);
-    // Pack (`rest` doubles as the row scratch), then the offsets of the
-    // window's layout.
-    if (!packed) {
-      for (int64_t cg = 0; cg < cg_; ++cg) pack_plane(x, n, cg, scratch + cg * w.plane, rest, w);
-      std::fill_n(scratch + cg_ * w.plane, w.words - cg_ * w.plane, t_->pad_word);
-    }
-    for (int64_t cg = 0; cg < cg_; ++cg) {
-      for (int64_t tap = 0; tap < taps_; ++tap) {
-        const int64_t off = pg_.toff[tap];
-        const int64_t slot = off / pg_.block_words, in_block = off % pg_.block_words;
-        koff[cg * taps_ + tap] = cg * w.plane + slot * w.bw + in_block;
-      }
-    }
-    const uint32_t* base = xq - w.r0 * pg_.rs;  // grid position p at base + p
+    // `rest` doubles as the row scratch of the packing.
+    const uint32_t* base = prepare(x, packed, n, w, scratch, koff, rest);
     for (int64_t u = u0; u < u1; ++u) {
       const int64_t s = u % segments, gi = (u / segments) % groups;
       const int64_t t0 = gi * group, t1 = std::min(tiles_, t0 + group);
