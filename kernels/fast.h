@@ -72,6 +72,14 @@ struct Chain {
   void finalize();
 };
 
+// A chain to run on the values of one output plane: the plane's first flat
+// index and the value added to each first (the bias).
+struct PlaneEpilogue {
+  const Chain* chain = nullptr;
+  int64_t flat0 = 0;
+  int32_t add = 0;
+};
+
 // Where the lanes of a product tile go: the lanes set in mask[v] of vector
 // v are output pixels out[v], out[v] + 1, ... in lane order.
 struct TileMap {
@@ -162,13 +170,15 @@ struct Table {
   // four taps of a filter row go into one vpdpbusd per 16 output pixels;
   // `comp` (128 times the sum of the taps) is subtracted. `wpack` holds, per
   // filter row, depthwise_bytes().chunks words of four int8 taps (0 past the
-  // row). Same arguments and output as depthwise_direct. False, with nothing
-  // written to `out`, when a value the filter reads is outside [-128, 127].
-  // Null when the CPU lacks AVX-512 VBMI (vpermb).
+  // row). Same arguments and output as depthwise_direct; with `epi` whose
+  // chain has a pattern, the sums plus epi->add go through the pattern
+  // straight to the chain's final write at epi->flat0 + pixel instead (`out`
+  // unused). False, with nothing written, when a value the filter reads is
+  // outside [-128, 127]. Null when the CPU lacks AVX-512 VBMI (vpermb).
   bool (*depthwise_u8)(const int32_t* x, int64_t h, int64_t w, const uint32_t* wpack,
                        int32_t comp, int64_t fh, int64_t fw, int64_t sh, int64_t sw, int64_t ph,
                        int64_t pw, int64_t dh, int64_t dw, int64_t oh, int64_t ow, int32_t* out,
-                       uint8_t* bytes) = nullptr;
+                       uint8_t* bytes, const struct PlaneEpilogue* epi) = nullptr;
 
   // out[p] = sum_t w[t] * x[toff[t] + p] for p < count (wrapping int32).
   void (*depthwise)(const int32_t* x, const int64_t* toff, const int32_t* w, int taps,

@@ -444,7 +444,7 @@ bool depthwise_direct(const int32_t* x, int64_t h, int64_t w, const int32_t* wt,
 __attribute__((target("avx512vbmi"))) bool depthwise_u8(
     const int32_t* x, int64_t h, int64_t w, const uint32_t* wpack, int32_t comp, int64_t fh,
     int64_t fw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw,
-    int64_t oh, int64_t ow, int32_t* out, uint8_t* bytes) {
+    int64_t oh, int64_t ow, int32_t* out, uint8_t* bytes, const PlaneEpilogue* epi) {
   const DepthwiseBytes d = depthwise_bytes(fh, fw, sh, sw, dh, dw, oh, ow);
   if (!d.ok) return false;
   // The padded plane as bytes; lo and hi track the values seen.
@@ -480,6 +480,36 @@ __attribute__((target("avx512vbmi"))) bool depthwise_u8(
   }
   const __m512i idx = _mm512_load_si512(order);
   const __m512i vcomp = _mm512_set1_epi32(comp);
+  // Stores the sums `acc` of output pixels at..at + 15 (lanes of m): raw, or
+  // through the chain's pattern.
+  const Chain* ch = epi && epi->chain->pattern != Pattern::kGeneric ? epi->chain : nullptr;
+  int32_t* dst = ch ? ch->final_write + epi->flat0 : out;
+  const int32_t* operand = ch && ch->pattern == Pattern::kResidual ? ch->operand + epi->flat0
+                                                                   : nullptr;
+  const VecI vadd(ch ? epi->add : 0);
+  auto emit = [&](__m512i acc, int64_t at, __mmask16 m) {
+    VecI v = VecI(_mm512_sub_epi32(acc, vcomp));
+    if (ch) {
+      v = v + vadd;
+      switch (ch->pattern) {
+        case Pattern::kClamp:
+          v = clampv(v, VecI(ch->lo1), VecI(ch->hi1));
+          break;
+        case Pattern::kShiftClamp:
+          v = clampv(rs_exact(v, ch->s1), VecI(ch->lo1), VecI(ch->hi1));
+          break;
+        case Pattern::kResidual: {
+          const VecI y(_mm512_maskz_loadu_epi32(m, operand + at));
+          v = clampv(rs_exact(v, ch->s1), VecI(ch->lo1), VecI(ch->hi1)) + y;
+          v = clampv(rs_exact(v, ch->s2), VecI(ch->lo2), VecI(ch->hi2));
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    _mm512_mask_storeu_epi32(dst + at, m, v);
+  };
   if (sh == 1 && dh == 1) {
     // Four output rows at a time over one column block: each input row's
     // words are made once and feed every output row whose filter covers it.
@@ -506,11 +536,11 @@ __attribute__((target("avx512vbmi"))) bool depthwise_u8(
             take(3, a3);
           }
         }
-        int32_t* o = out + r0 * ow + q0;
-        _mm512_mask_storeu_epi32(o, m, _mm512_sub_epi32(a0, vcomp));
-        if (nr > 1) _mm512_mask_storeu_epi32(o + ow, m, _mm512_sub_epi32(a1, vcomp));
-        if (nr > 2) _mm512_mask_storeu_epi32(o + 2 * ow, m, _mm512_sub_epi32(a2, vcomp));
-        if (nr > 3) _mm512_mask_storeu_epi32(o + 3 * ow, m, _mm512_sub_epi32(a3, vcomp));
+        const int64_t at = r0 * ow + q0;
+        emit(a0, at, m);
+        if (nr > 1) emit(a1, at + ow, m);
+        if (nr > 2) emit(a2, at + 2 * ow, m);
+        if (nr > 3) emit(a3, at + 3 * ow, m);
       }
     }
     return true;
@@ -521,14 +551,14 @@ __attribute__((target("avx512vbmi"))) bool depthwise_u8(
   const int64_t items = oh * vecs;
   for (int64_t it = 0; it < items; it += 4) {
     const uint8_t* base[4];
-    int32_t* dst[4];
+    int64_t at[4];
     __mmask16 mask[4];
     const int nv = static_cast<int>(std::min<int64_t>(4, items - it));
     for (int v = 0; v < 4; ++v) {
       const int64_t item = it + std::min(v, nv - 1);
       const int64_t r = item / vecs, q0 = item % vecs * 16;
       base[v] = bytes + r * sh * d.stride + q0 * sw;
-      dst[v] = out + r * ow + q0;
+      at[v] = r * ow + q0;
       mask[v] = static_cast<__mmask16>(ow - q0 >= 16 ? 0xFFFFu : (1u << (ow - q0)) - 1u);
     }
     __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
@@ -543,9 +573,7 @@ __attribute__((target("avx512vbmi"))) bool depthwise_u8(
       }
     }
     const __m512i acc[4] = {a0, a1, a2, a3};
-    for (int v = 0; v < nv; ++v) {
-      _mm512_mask_storeu_epi32(dst[v], mask[v], _mm512_sub_epi32(acc[v], vcomp));
-    }
+    for (int v = 0; v < nv; ++v) emit(acc[v], at[v], mask[v]);
   }
   return true;
 }

@@ -824,11 +824,18 @@ class DepthwiseStep : public FusedStep {
         const int32_t add = bias ? bias[c] : 0;
         // The byte kernel copies the plane before writing (so copy_first
         // holds); it declines, writing nothing, a plane with a value past int8.
+        // A chain with a pattern runs in its epilogue.
+        kernels::PlaneEpilogue epi;
+        epi.chain = &chain;
+        epi.flat0 = i * g_.pixels();
+        epi.add = add;
         if (bytes_.ok &&
             t_->depthwise_u8(src, g_.h, g_.w, wpack_.data() + c * g_.fh * bytes_.chunks,
                              comp_[static_cast<size_t>(c)], g_.fh, g_.fw, g_.sh, g_.sw, g_.ph,
-                             g_.pw, g_.dh, g_.dw, g_.oh, g_.ow, out, bytes)) {
-          t_->chain(chain, out, g_.pixels(), i * g_.pixels(), n, c, add);
+                             g_.pw, g_.dh, g_.dw, g_.oh, g_.ow, out, bytes, &epi)) {
+          if (chain.pattern == kernels::Pattern::kGeneric) {
+            t_->chain(chain, out, g_.pixels(), i * g_.pixels(), n, c, add);
+          }
           continue;
         }
         if (!copy_first_ &&

@@ -275,7 +275,19 @@ TEST_CASE("fast depthwise conv2d equals the scalar kernel", "[fast]") {
                  {x, wt, bias}, ys);
     int other = b.param("other", ys, 16, random_values(rng, n * c * g.oh * g.ow, 30000));
     std::string what = "depthwise n" + std::to_string(n) + " c" + std::to_string(c) + " " + g.str();
-    add_tail(b, rng, y, ys, other, &what);
+    if (iter % 4 == 0) {
+      // The residual block's epilogue: shift, relu, add, shift, clip.
+      auto shift = [&](int v, int bits) {
+        return b.op("cvm_right_shift", {{"precision", "8"}, {"shift_bit", std::to_string(bits)}},
+                    {v}, ys);
+      };
+      int v = b.op("relu", {}, {shift(y, 9)}, ys);
+      v = shift(b.op("elemwise_add", {}, {v, other}, ys), 3);
+      b.op("clip", {{"a_min", "-100"}, {"a_max", "90"}}, {v}, ys);
+      what += " residual";
+    } else {
+      add_tail(b, rng, y, ys, other, &what);
+    }
     std::vector<std::vector<int32_t>> in;
     for (int r = 0; r < 2; ++r) in.push_back(input_values(rng, n * c * g.h * g.w, 127));
     if (same_as_scalar(b, in, what)) ++tested;
@@ -330,7 +342,7 @@ TEST_CASE("depthwise byte kernel: plain sums, and no plane past int8", "[fast]")
     std::vector<uint8_t> bytes(static_cast<size_t>(d.size()));
     std::vector<int32_t> got(static_cast<size_t>(oh * ow + 16), 77);
     REQUIRE(t->depthwise_u8(x.data(), h, w, wpack.data(), 128 * sum, fh, fw, sh, sw, ph, pw, dh,
-                            dw, oh, ow, got.data(), bytes.data()));
+                            dw, oh, ow, got.data(), bytes.data(), nullptr));
     INFO("plane " << g.str());
     CHECK(std::vector<int32_t>(got.begin(), got.begin() + oh * ow) == want);
     CHECK(std::all_of(got.begin() + oh * ow, got.end(), [](int32_t v) { return v == 77; }));
@@ -345,7 +357,7 @@ TEST_CASE("depthwise byte kernel: plain sums, and no plane past int8", "[fast]")
     x[static_cast<size_t>(at)] = pick(rng, 0, 1) ? 128 : -129;
     std::fill(got.begin(), got.end(), 77);
     CHECK_FALSE(t->depthwise_u8(x.data(), h, w, wpack.data(), 128 * sum, fh, fw, sh, sw, ph, pw,
-                                dh, dw, oh, ow, got.data(), bytes.data()));
+                                dh, dw, oh, ow, got.data(), bytes.data(), nullptr));
     CHECK(std::all_of(got.begin(), got.end(), [](int32_t v) { return v == 77; }));
   }
 }
