@@ -68,6 +68,8 @@ struct KernelInfo {
     kMaxPool2d,
     kReduce,      // sum (a = 0) or max (a = 1) over the axes the kernel resolves:
                   // `axes` as listed, or all others when b = 1 (exclude)
+    kConcat,      // concatenate; a = the axis attribute as given (may be negative)
+    kUpsampling,  // nearest-neighbour upsampling of NCHW data; a = scale
   };
   Kind kind = Kind::kNone;
   int64_t a = 0, b = 0;

@@ -326,6 +326,13 @@ class Concatenate : public TransformOp {
     out.assign(1, *std::max_element(in.begin(), in.end()));
   }
 
+  KernelInfo kernel_info() const override {
+    KernelInfo k;
+    k.kind = KernelInfo::Kind::kConcat;
+    k.a = axis_;
+    return k;
+  }
+
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
            Workspace&) const override {
     const Shape& os = out[0].shape;

@@ -991,6 +991,89 @@ class MaxPoolStep : public Step {
 };
 
 // ---------------------------------------------------------------------------
+// concatenate: pieces of rows copied in parallel (the output shares storage
+// with no input).
+
+class ConcatStep : public Step {
+ public:
+  // A copy of `len` values from input `input` at `from` to the output at `to`.
+  struct Piece {
+    size_t input;
+    int64_t from, to, len;
+  };
+
+  ConcatStep(uint32_t nid, std::vector<int64_t> inputs, int64_t out, std::vector<Piece> pieces,
+             int64_t size)
+      : nid_(nid), inputs_(std::move(inputs)), out_(out), pieces_(std::move(pieces)),
+        size_(size) {}
+  const char* kind() const override { return "concat"; }
+  std::vector<uint32_t> nodes() const override { return {nid_}; }
+
+  void run(ExecContext& ctx) const override {
+    std::vector<const int32_t*> x(inputs_.size());
+    for (size_t k = 0; k < inputs_.size(); ++k) x[k] = ctx.data(inputs_[k]);
+    int32_t* y = ctx.data(out_);
+    const int64_t n = static_cast<int64_t>(pieces_.size());
+    parallel(ctx, n, threads_for(ctx, static_cast<double>(size_)), [&](int64_t b, int64_t e, int) {
+      for (int64_t i = b; i < e; ++i) {
+        const Piece& p = pieces_[static_cast<size_t>(i)];
+        std::memcpy(y + p.to, x[p.input] + p.from, static_cast<size_t>(p.len) * sizeof(int32_t));
+      }
+    });
+  }
+
+ private:
+  uint32_t nid_;
+  std::vector<int64_t> inputs_;
+  int64_t out_;
+  std::vector<Piece> pieces_;
+  int64_t size_;
+};
+
+// ---------------------------------------------------------------------------
+// upsampling (nearest neighbour, NCHW): planes in parallel (the output shares
+// storage with no input).
+
+class UpsamplingStep : public Step {
+ public:
+  UpsamplingStep(uint32_t nid, int64_t x, int64_t y, int64_t planes, int64_t h, int64_t w,
+                 int64_t scale)
+      : nid_(nid), x_(x), y_(y), planes_(planes), h_(h), w_(w), scale_(scale) {}
+  const char* kind() const override { return "upsampling"; }
+  std::vector<uint32_t> nodes() const override { return {nid_}; }
+
+  void run(ExecContext& ctx) const override {
+    const int32_t* x = ctx.data(x_);
+    int32_t* y = ctx.data(y_);
+    const int64_t s = scale_, ow = w_ * s;
+    const double work = static_cast<double>(planes_) * h_ * w_ * s * s;
+    parallel(ctx, planes_, threads_for(ctx, work), [&](int64_t b, int64_t e, int) {
+      for (int64_t p = b; p < e; ++p) {
+        const int32_t* xp = x + p * h_ * w_;
+        int32_t* yp = y + p * h_ * w_ * s * s;
+        for (int64_t r = 0; r < h_; ++r) {
+          // One widened row, then its copies.
+          int32_t* first = yp + r * s * ow;
+          const int32_t* xr = xp + r * w_;
+          if (s == 2) {
+            for (int64_t c = 0; c < w_; ++c) first[2 * c] = first[2 * c + 1] = xr[c];
+          } else {
+            for (int64_t c = 0; c < w_; ++c) std::fill_n(first + c * s, s, xr[c]);
+          }
+          for (int64_t k = 1; k < s; ++k) {
+            std::memcpy(first + k * ow, first, static_cast<size_t>(ow) * sizeof(int32_t));
+          }
+        }
+      }
+    });
+  }
+
+ private:
+  uint32_t nid_;
+  int64_t x_, y_, planes_, h_, w_, scale_;
+};
+
+// ---------------------------------------------------------------------------
 // sum / max over the trailing axes.
 
 class ReduceStep : public Step {
@@ -1253,6 +1336,8 @@ class Planner {
       case KernelInfo::Kind::kDense: return try_dense(i, k, out, used, acc);
       case KernelInfo::Kind::kMaxPool2d: return try_max_pool(nid, k, out, used, acc);
       case KernelInfo::Kind::kReduce: return try_reduce(nid, k, out, used, acc);
+      case KernelInfo::Kind::kConcat: return try_concat(nid, k, out, used, acc);
+      case KernelInfo::Kind::kUpsampling: return try_upsampling(nid, k, out, used, acc);
       case KernelInfo::Kind::kClamp:
       case KernelInfo::Kind::kRightShift:
       case KernelInfo::Kind::kBinary: return try_chain(i, out, used, acc);
@@ -1396,6 +1481,63 @@ class Planner {
     acc->push_back({out, Access::kWriteWhole, -1});
     *used = 1;
     return std::make_unique<MaxPoolStep>(nid, t_, g, x, out);
+  }
+
+  // concatenate whose output shares storage with none of its inputs.
+  std::unique_ptr<Step> try_concat(uint32_t nid, const KernelInfo& k, int64_t out, size_t* used,
+                                   std::vector<Access>* acc) {
+    const GraphNode& node = g_.nodes[nid];
+    const Shape& os = shape(out);
+    const int64_t ndim = static_cast<int64_t>(os.size());
+    const int64_t axis = k.a >= 0 ? k.a : ndim + k.a;
+    if (node.inputs.empty() || axis < 0 || axis >= ndim) return nullptr;
+    int64_t outer = 1, inner = 1;
+    for (int64_t i = 0; i < axis; ++i) outer *= os[static_cast<size_t>(i)];
+    for (int64_t i = axis + 1; i < ndim; ++i) inner *= os[static_cast<size_t>(i)];
+    const int64_t out_row = os[static_cast<size_t>(axis)] * inner;
+    std::vector<int64_t> inputs;
+    std::vector<ConcatStep::Piece> pieces;
+    constexpr int64_t kPiece = 1 << 14;  // values per copy at most
+    int64_t offset = 0;
+    for (const EntryRef& e : node.inputs) {
+      const int64_t x = eid(e);
+      const Shape& xs = shape(x);
+      if (sid(x) == sid(out) || static_cast<int64_t>(xs.size()) != ndim) return nullptr;
+      const int64_t row = xs[static_cast<size_t>(axis)] * inner;
+      if (row * outer != shape_size(xs)) return nullptr;
+      for (int64_t o = 0; o < outer; ++o) {
+        for (int64_t b = 0; b < row; b += kPiece) {
+          pieces.push_back({inputs.size(), o * row + b, o * out_row + offset + b,
+                            std::min(kPiece, row - b)});
+        }
+      }
+      offset += row;
+      inputs.push_back(x);
+    }
+    if (offset != out_row) return nullptr;
+    for (int64_t x : inputs) acc->push_back({x, Access::kRead, -1});
+    acc->push_back({out, Access::kWriteWhole, -1});
+    *used = 1;
+    return std::make_unique<ConcatStep>(nid, std::move(inputs), out, std::move(pieces),
+                                        shape_size(os));
+  }
+
+  // upsampling whose output shares storage with no input.
+  std::unique_ptr<Step> try_upsampling(uint32_t nid, const KernelInfo& k, int64_t out,
+                                       size_t* used, std::vector<Access>* acc) {
+    const GraphNode& node = g_.nodes[nid];
+    const int64_t x = eid(node.inputs[0]);
+    const Shape& xs = shape(x);
+    const Shape& ys = shape(out);
+    const int64_t s = k.a;
+    if (xs.size() != 4 || sid(x) == sid(out) || s < 1 ||
+        ys != Shape{xs[0], xs[1], xs[2] * s, xs[3] * s}) {
+      return nullptr;
+    }
+    acc->push_back({x, Access::kRead, -1});
+    acc->push_back({out, Access::kWriteWhole, -1});
+    *used = 1;
+    return std::make_unique<UpsamplingStep>(nid, x, out, xs[0] * xs[1], xs[2], xs[3], s);
   }
 
   // A reduction whose axes (resolved as the kernel does) are the last t >= 1.

@@ -36,6 +36,13 @@ class UpSampling : public Operator {
     out[0] = in[0];
   }
 
+  KernelInfo kernel_info() const override {
+    KernelInfo k;
+    k.kind = KernelInfo::Kind::kUpsampling;
+    k.a = scale_;
+    return k;
+  }
+
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
            Workspace&) const override {
     const Shape& xs = in[0].shape;

@@ -504,6 +504,65 @@ TEST_CASE("fused plans keep every byte under hostile storage plans", "[fast]") {
   CHECK(tested >= 20);
 }
 
+// concatenate (any rank and axis, negative ones included, 1 to 4 inputs in any
+// order) and upsampling (scales 1 to 3), then a few element-wise nodes; half
+// the graphs with random storage plans (inputs sharing the output's storage
+// run plain), several inferences in a row.
+TEST_CASE("fast concatenate and upsampling equal the scalar kernels", "[fast]") {
+  std::mt19937 rng(606);
+  int tested = 0;
+  for (int iter = 0; iter < 80; ++iter) {
+    ModelBuilder b;
+    std::string what;
+    std::vector<int64_t> ds, ys;
+    int y = -1;
+    if (iter % 2 == 0) {
+      const int64_t ndim = pick(rng, 1, 4);
+      const int64_t axis = pick(rng, -ndim, ndim - 1), ax = axis < 0 ? axis + ndim : axis;
+      std::vector<int64_t> base(static_cast<size_t>(ndim));
+      for (int64_t& d : base) d = pick(rng, 1, 5);
+      ds = base;
+      ds[static_cast<size_t>(ax)] = pick(rng, 1, 40);
+      int x = b.op("relu", {}, {b.data(ds, 8)}, ds);
+      std::vector<int> inputs{x};
+      ys = ds;
+      const int64_t more = pick(rng, 0, 3);
+      for (int64_t k = 0; k < more; ++k) {
+        std::vector<int64_t> ps = base;
+        ps[static_cast<size_t>(ax)] = pick(rng, 1, 40);
+        ys[static_cast<size_t>(ax)] += ps[static_cast<size_t>(ax)];
+        int p = b.param("p" + std::to_string(k), ps, 8, random_values(rng, cvm::shape_size(ps), 127));
+        inputs.insert(inputs.begin() + pick(rng, 0, static_cast<int64_t>(inputs.size())), p);
+      }
+      y = b.op("concatenate", {{"axis", std::to_string(axis)}}, inputs, ys);
+      what = "concatenate rank " + std::to_string(ndim) + " axis " + std::to_string(axis) +
+             " inputs " + std::to_string(inputs.size());
+    } else {
+      const int64_t n = pick(rng, 1, 2), c = pick(rng, 1, 4), h = pick(rng, 1, 9);
+      const int64_t w = pick(rng, 1, 40), sc = pick(rng, 1, 3);
+      ds = {n, c, h, w};
+      ys = {n, c, h * sc, w * sc};
+      int x = b.op("relu", {}, {b.data(ds, 8)}, ds);
+      y = b.op("upsampling", {{"scale", std::to_string(sc)}}, {x}, ys);
+      what = "upsampling " + std::to_string(h) + "x" + std::to_string(w) + " scale " +
+             std::to_string(sc);
+    }
+    y = b.op("cvm_right_shift", {{"precision", "6"}, {"shift_bit", "1"}}, {y}, ys);
+    y = b.op("relu", {}, {y}, ys);
+    if (iter % 4 >= 2) {
+      const int pools = static_cast<int>(pick(rng, 1, 4));
+      for (int i = 0; i <= y; ++i) {
+        if (pick(rng, 0, 2) != 0) b.set_storage(i, static_cast<int>(pick(rng, 0, pools)));
+      }
+      what += " random storage";
+    }
+    std::vector<std::vector<int32_t>> in;
+    for (int k = 0; k < 3; ++k) in.push_back(input_values(rng, cvm::shape_size(ds), 127));
+    if (same_as_scalar(b, in, what)) ++tested;
+  }
+  CHECK(tested >= 50);
+}
+
 TEST_CASE("plans fuse the network patterns and drop unread intermediates", "[fast]") {
   if (fast_levels().empty()) return;
   IsaGuard guard;
