@@ -265,16 +265,28 @@ class ClipOp : public UnaryOp {
   int a_max_ = 0;
 };
 
-// Clips to [-(2^(p-1) - 1), 2^(p-1) - 1]. The deployed kernel ignores is_sign.
-class CvmClipOp : public UnaryOp {
+// The operators with attributes precision and is_sign (read, unused), and
+// for the shifts shift_bit; in place.
+class PrecisionOp : public UnaryOp {
  public:
-  explicit CvmClipOp(const NodeAttrs& attrs) : UnaryOp(attrs) {
+  PrecisionOp(const NodeAttrs& attrs, bool has_shift) : UnaryOp(attrs) {
     AttrReader r(attrs.op_name, attrs.dict);
     precision_ = r.integer("precision");
     r.boolean("is_sign", true);
+    if (has_shift) shift_ = r.integer("shift_bit");
     r.finish();
   }
   bool in_place_allowed() const override { return true; }
+
+ protected:
+  int precision_ = 0;
+  int shift_ = 0;
+};
+
+// Clips to [-(2^(p-1) - 1), 2^(p-1) - 1]. The deployed kernel ignores is_sign.
+class CvmClipOp : public PrecisionOp {
+ public:
+  explicit CvmClipOp(const NodeAttrs& attrs) : PrecisionOp(attrs, false) {}
   void infer_precision(const std::vector<Shape>&, std::vector<int>& in,
                        std::vector<int>& out) const override {
     require_input_precisions(in, node_);
@@ -293,23 +305,12 @@ class CvmClipOp : public UnaryOp {
     const int32_t hi = precision_bound(precision_);
     map(in, out, [hi](int32_t v) { return clamp(v, -hi, hi); });
   }
-
- private:
-  int precision_ = 0;
 };
 
-// The two shifts: attributes precision, is_sign (read, unused) and
-// shift_bit; in place.
-class ShiftOp : public UnaryOp {
+// The two shifts.
+class ShiftOp : public PrecisionOp {
  public:
-  explicit ShiftOp(const NodeAttrs& attrs) : UnaryOp(attrs) {
-    AttrReader r(attrs.op_name, attrs.dict);
-    precision_ = r.integer("precision");
-    r.boolean("is_sign", true);
-    shift_ = r.integer("shift_bit");
-    r.finish();
-  }
-  bool in_place_allowed() const override { return true; }
+  explicit ShiftOp(const NodeAttrs& attrs) : PrecisionOp(attrs, true) {}
 
  protected:
   // The precision rule's checks, in the reference's order.
@@ -318,9 +319,6 @@ class ShiftOp : public UnaryOp {
     verify_attr_range(precision_, (op + ".precision").c_str(), 1, 32);
     verify_attr_range(shift_, (op + ".shift_bit").c_str(), 1, 32);
   }
-
-  int precision_ = 0;
-  int shift_ = 0;
 };
 
 // Rounding right shift, then clip to the precision:
