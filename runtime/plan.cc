@@ -115,20 +115,28 @@ int threads_for(const ExecContext& ctx, double work) {
 }
 
 // ---------------------------------------------------------------------------
+// A step that computes one node.
+class NodeStep : public Step {
+ public:
+  explicit NodeStep(uint32_t nid) : nid_(nid) {}
+  std::vector<uint32_t> nodes() const override { return {nid_}; }
+
+ protected:
+  uint32_t nid_;
+};
+
 // Plain node.
 
-class PlainStep : public Step {
+class PlainStep : public NodeStep {
  public:
-  PlainStep(const GraphNode& node, uint32_t nid) : node_(node), nid_(nid) {}
+  PlainStep(const GraphNode& node, uint32_t nid) : NodeStep(nid), node_(node) {}
   void run(ExecContext& ctx) const override {
     node_.op->run((*ctx.node_inputs)[nid_], (*ctx.node_outputs)[nid_], *ctx.workspace);
   }
   const char* kind() const override { return "plain"; }
-  std::vector<uint32_t> nodes() const override { return {nid_}; }
 
  private:
   const GraphNode& node_;
-  uint32_t nid_;
 };
 
 // ---------------------------------------------------------------------------
@@ -958,17 +966,16 @@ class DenseStep : public FusedStep {
 // ---------------------------------------------------------------------------
 // max_pool2d.
 
-class MaxPoolStep : public Step {
+class MaxPoolStep : public NodeStep {
  public:
   MaxPoolStep(uint32_t nid, const kernels::Table* t, const ConvShape& g, int64_t x_eid,
               int64_t y_eid)
-      : nid_(nid), t_(t), g_(g), x_(x_eid), y_(y_eid) {}
+      : NodeStep(nid), t_(t), g_(g), x_(x_eid), y_(y_eid) {}
 
   size_t thread_words() const override {
     return static_cast<size_t>(kernels::max_pool_scratch(g_.w, g_.fw, g_.sw, g_.ow, t_->lanes));
   }
   const char* kind() const override { return "max_pool"; }
-  std::vector<uint32_t> nodes() const override { return {nid_}; }
 
   void run(ExecContext& ctx) const override {
     const int32_t* x = ctx.data(x_);
@@ -984,7 +991,6 @@ class MaxPoolStep : public Step {
   }
 
  private:
-  uint32_t nid_;
   const kernels::Table* t_;
   ConvShape g_;
   int64_t x_, y_;
@@ -994,7 +1000,7 @@ class MaxPoolStep : public Step {
 // concatenate: pieces of rows copied in parallel (the output shares storage
 // with no input).
 
-class ConcatStep : public Step {
+class ConcatStep : public NodeStep {
  public:
   // A copy of `len` values from input `input` at `from` to the output at `to`.
   struct Piece {
@@ -1004,10 +1010,9 @@ class ConcatStep : public Step {
 
   ConcatStep(uint32_t nid, std::vector<int64_t> inputs, int64_t out, std::vector<Piece> pieces,
              int64_t size)
-      : nid_(nid), inputs_(std::move(inputs)), out_(out), pieces_(std::move(pieces)),
+      : NodeStep(nid), inputs_(std::move(inputs)), out_(out), pieces_(std::move(pieces)),
         size_(size) {}
   const char* kind() const override { return "concat"; }
-  std::vector<uint32_t> nodes() const override { return {nid_}; }
 
   void run(ExecContext& ctx) const override {
     std::vector<const int32_t*> x(inputs_.size());
@@ -1023,7 +1028,6 @@ class ConcatStep : public Step {
   }
 
  private:
-  uint32_t nid_;
   std::vector<int64_t> inputs_;
   int64_t out_;
   std::vector<Piece> pieces_;
@@ -1034,13 +1038,12 @@ class ConcatStep : public Step {
 // upsampling (nearest neighbour, NCHW): planes in parallel (the output shares
 // storage with no input).
 
-class UpsamplingStep : public Step {
+class UpsamplingStep : public NodeStep {
  public:
   UpsamplingStep(uint32_t nid, int64_t x, int64_t y, int64_t planes, int64_t h, int64_t w,
                  int64_t scale)
-      : nid_(nid), x_(x), y_(y), planes_(planes), h_(h), w_(w), scale_(scale) {}
+      : NodeStep(nid), x_(x), y_(y), planes_(planes), h_(h), w_(w), scale_(scale) {}
   const char* kind() const override { return "upsampling"; }
-  std::vector<uint32_t> nodes() const override { return {nid_}; }
 
   void run(ExecContext& ctx) const override {
     const int32_t* x = ctx.data(x_);
@@ -1069,20 +1072,18 @@ class UpsamplingStep : public Step {
   }
 
  private:
-  uint32_t nid_;
   int64_t x_, y_, planes_, h_, w_, scale_;
 };
 
 // ---------------------------------------------------------------------------
 // sum / max over the trailing axes.
 
-class ReduceStep : public Step {
+class ReduceStep : public NodeStep {
  public:
   ReduceStep(uint32_t nid, const kernels::Table* t, int64_t x_eid, int64_t y_eid, int64_t rows,
              int64_t inner, bool max)
-      : nid_(nid), t_(t), x_(x_eid), y_(y_eid), rows_(rows), inner_(inner), max_(max) {}
+      : NodeStep(nid), t_(t), x_(x_eid), y_(y_eid), rows_(rows), inner_(inner), max_(max) {}
   const char* kind() const override { return "reduce"; }
-  std::vector<uint32_t> nodes() const override { return {nid_}; }
   void run(ExecContext& ctx) const override {
     const int32_t* x = ctx.data(x_);
     int32_t* y = ctx.data(y_);
@@ -1091,7 +1092,6 @@ class ReduceStep : public Step {
   }
 
  private:
-  uint32_t nid_;
   const kernels::Table* t_;
   int64_t x_, y_, rows_, inner_;
   bool max_;
