@@ -237,6 +237,17 @@ inline VecI rs_exact(VecI x, int s) {
   return (t >> 1) + (t & VecI(1));
 }
 
+// The epilogue patterns on one vector, y the residual operand.
+template <Pattern P>
+inline VecI pattern_value(const Chain& ch, VecI x, VecI y) {
+  if (P == Pattern::kStore) return x;
+  if (P == Pattern::kClamp) return clampv(x, VecI(ch.lo1), VecI(ch.hi1));
+  VecI v = clampv(rs_exact(x, ch.s1), VecI(ch.lo1), VecI(ch.hi1));
+  if (P == Pattern::kShiftClamp) return v;
+  v = v + y;
+  return clampv(rs_exact(v, ch.s2), VecI(ch.lo2), VecI(ch.hi2));
+}
+
 void run_chain(const Chain& ch, const int32_t* src, int64_t len, int64_t flat, int64_t n,
                int64_t c, int32_t add) {
   const VecI a(add);
@@ -493,58 +504,21 @@ __attribute__((target("avx512vbmi"))) bool depthwise_u8(
       v = v + vadd;
       switch (ch->pattern) {
         case Pattern::kClamp:
-          v = clampv(v, VecI(ch->lo1), VecI(ch->hi1));
+          v = pattern_value<Pattern::kClamp>(*ch, v, VecI(0));
           break;
         case Pattern::kShiftClamp:
-          v = clampv(rs_exact(v, ch->s1), VecI(ch->lo1), VecI(ch->hi1));
+          v = pattern_value<Pattern::kShiftClamp>(*ch, v, VecI(0));
           break;
-        case Pattern::kResidual: {
-          const VecI y(_mm512_maskz_loadu_epi32(m, operand + at));
-          v = clampv(rs_exact(v, ch->s1), VecI(ch->lo1), VecI(ch->hi1)) + y;
-          v = clampv(rs_exact(v, ch->s2), VecI(ch->lo2), VecI(ch->hi2));
+        case Pattern::kResidual:
+          v = pattern_value<Pattern::kResidual>(*ch, v,
+                                                VecI(_mm512_maskz_loadu_epi32(m, operand + at)));
           break;
-        }
-        default:
+        default:  // kStore
           break;
       }
     }
     _mm512_mask_storeu_epi32(dst + at, m, v);
   };
-  if (sh == 1 && dh == 1) {
-    // Four output rows at a time over one column block: each input row's
-    // words are made once and feed every output row whose filter covers it.
-    for (int64_t q0 = 0; q0 < ow; q0 += 16) {
-      const __mmask16 m = static_cast<__mmask16>(ow - q0 >= 16 ? 0xFFFFu : (1u << (ow - q0)) - 1u);
-      for (int64_t r0 = 0; r0 < oh; r0 += 4) {
-        const int64_t nr = std::min<int64_t>(4, oh - r0);
-        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
-        for (int64_t j = 0; j < nr + fh - 1; ++j) {
-          const uint8_t* row = bytes + (r0 + j) * d.stride + q0 * sw;
-          for (int64_t c = 0; c < d.chunks; ++c) {
-            const __m512i t = _mm512_permutexvar_epi8(idx, _mm512_loadu_si512(row + 4 * c * dw));
-            // Output row r0 + v takes this input row as its filter row j - v.
-            auto take = [&](int64_t v, __m512i& a) {
-              const int64_t i = j - v;
-              if (i >= 0 && i < fh) {
-                a = _mm512_dpbusd_epi32(
-                    a, t, _mm512_set1_epi32(static_cast<int32_t>(wpack[i * d.chunks + c])));
-              }
-            };
-            take(0, a0);
-            take(1, a1);
-            take(2, a2);
-            take(3, a3);
-          }
-        }
-        const int64_t at = r0 * ow + q0;
-        emit(a0, at, m);
-        if (nr > 1) emit(a1, at + ow, m);
-        if (nr > 2) emit(a2, at + 2 * ow, m);
-        if (nr > 3) emit(a3, at + 3 * ow, m);
-      }
-    }
-    return true;
-  }
   // Four vectors of 16 output pixels at a time (independent sums), taken
   // from the (row, column block) list; the last one repeats when fewer.
   const int64_t vecs = (ow + 15) / 16;
@@ -761,17 +735,6 @@ void gemm(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc,
     case 2: gemm_tile<2>(a, b, koff, kc, c, ldc, accumulate); break;
     default: gemm_tile<3>(a, b, koff, kc, c, ldc, accumulate); break;
   }
-}
-
-// The epilogue patterns on one vector, y the residual operand.
-template <Pattern P>
-inline VecI pattern_value(const Chain& ch, VecI x, VecI y) {
-  if (P == Pattern::kStore) return x;
-  if (P == Pattern::kClamp) return clampv(x, VecI(ch.lo1), VecI(ch.hi1));
-  VecI v = clampv(rs_exact(x, ch.s1), VecI(ch.lo1), VecI(ch.hi1));
-  if (P == Pattern::kShiftClamp) return v;
-  v = v + y;
-  return clampv(rs_exact(v, ch.s2), VecI(ch.lo2), VecI(ch.hi2));
 }
 
 constexpr uint32_t kFull = (1u << kLanes) - 1u;
