@@ -65,6 +65,12 @@ struct Chain {
   Pattern pattern = Pattern::kGeneric;
   int32_t* final_write = nullptr;
   const int32_t* operand = nullptr;
+  // Byte activations (set by the plan after finalize(), only for a pattern,
+  // only with a Table whose pack_bytes is set): the final values as int8 at
+  // final_bytes[flat], in place of final_write; the residual operand read
+  // as int8 from operand_bytes[flat], in place of operand.
+  int8_t* final_bytes = nullptr;
+  const int8_t* operand_bytes = nullptr;
   int32_t s1 = 0, lo1 = 0, hi1 = 0, s2 = 0, lo2 = 0, hi2 = 0;
 
   // Recognises the patterns above (only when nothing but the last value is
@@ -115,6 +121,11 @@ struct Table {
   // int8 first); `channels` <= group of them exist, the rest are zero.
   void (*pack_words)(const int32_t* x, int64_t channel_stride, int channels, int64_t count,
                      uint32_t* out);
+  // The same words from int8 values. Set only where gemm_fused and
+  // epilogue_t also take byte activations (Chain::final_bytes,
+  // Chain::operand_bytes); null elsewhere.
+  void (*pack_bytes)(const int8_t* x, int64_t channel_stride, int channels, int64_t count,
+                     uint32_t* out) = nullptr;
 
   // C[mr][nvec * lanes] (+)= A[k][mr] . B[k][nvec * lanes] over k < kc,
   // where row k of B starts at b + koff[k] and C rows are `ldc` int32 apart.

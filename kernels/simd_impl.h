@@ -617,6 +617,21 @@ void pack_words(const int32_t* x, int64_t cs, int channels, int64_t count, uint3
   }
 }
 
+// The same from int8 values (masked loads: nothing read past `count`).
+void pack_bytes(const int8_t* x, int64_t cs, int channels, int64_t count, uint32_t* out) {
+  const __m512i flip = _mm512_set1_epi32(static_cast<int>(kPadWord));
+  for (int64_t p = 0; p < count; p += 16) {
+    const int64_t n = std::min<int64_t>(16, count - p);
+    const __mmask16 m = static_cast<__mmask16>(n == 16 ? 0xFFFFu : (1u << n) - 1u);
+    __m512i word = _mm512_setzero_si512();
+    for (int j = 0; j < channels; ++j) {
+      const __m512i v = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, x + j * cs + p));
+      word = _mm512_or_si512(word, _mm512_slli_epi32(v, 8 * j));
+    }
+    _mm512_mask_storeu_epi32(out + p, m, _mm512_xor_si512(word, flip));
+  }
+}
+
 template <int NV>
 void gemm_tile(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc, int32_t* c,
                int64_t ldc, bool accumulate) {
@@ -764,7 +779,28 @@ inline void store_compress(int32_t* p, VecI v, uint32_t mask) {
 #endif
 }
 
-template <int NV, Pattern P>
+#if defined(__AVX512F__)
+// Byte activations: the lanes of `mask` from consecutive int8 values at p,
+// expanded; and the lanes of `mask` stored as consecutive int8 values.
+inline VecI load_expand_bytes(const int8_t* p, uint32_t mask) {
+  if (mask == kFull) return VecI(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+  const __mmask16 head = static_cast<__mmask16>((1u << __builtin_popcount(mask)) - 1u);
+  return VecI(_mm512_maskz_expand_epi32(static_cast<__mmask16>(mask),
+                                        _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(head, p))));
+}
+inline void store_compress_bytes(int8_t* p, VecI v, uint32_t mask) {
+  if (mask == kFull) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm512_cvtepi32_epi8(v));
+    return;
+  }
+  const __m512i packed = _mm512_maskz_compress_epi32(static_cast<__mmask16>(mask), v);
+  _mm_mask_storeu_epi8(p, static_cast<__mmask16>((1u << __builtin_popcount(mask)) - 1u),
+                       _mm512_cvtepi32_epi8(packed));
+}
+#endif
+
+// OutB / OpB: the final values / the residual operand as bytes (AVX-512).
+template <int NV, Pattern P, bool OutB, bool OpB>
 void gemm_fused_tile(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc,
                      const int32_t* cin, int64_t ldc, const Chain& ch, int64_t flat0,
                      int64_t plane, int rows, const int32_t* add, const TileMap& map) {
@@ -799,8 +835,12 @@ void gemm_fused_tile(const uint32_t* a, const uint32_t* b, const int64_t* koff, 
 #endif
     }
   }
-  int32_t* dst = ch.final_write + flat0;
-  const int32_t* op = P == Pattern::kResidual ? ch.operand + flat0 : nullptr;
+  int32_t* dst = OutB ? nullptr : ch.final_write + flat0;
+  const int32_t* op = P == Pattern::kResidual && !OpB ? ch.operand + flat0 : nullptr;
+#if defined(__AVX512F__)
+  int8_t* dst8 = OutB ? ch.final_bytes + flat0 : nullptr;
+  const int8_t* op8 = P == Pattern::kResidual && OpB ? ch.operand_bytes + flat0 : nullptr;
+#endif
 #pragma GCC unroll 8
   for (int m = 0; m < kMr; ++m) {
     if (m >= rows) break;
@@ -810,9 +850,31 @@ void gemm_fused_tile(const uint32_t* a, const uint32_t* b, const int64_t* koff, 
       const uint32_t mask = map.mask[v];
       if (!mask) continue;
       const int64_t at = m * plane + map.out[v];
-      const VecI y = P == Pattern::kResidual ? load_expand(op + at, mask) : VecI(0);
+      VecI y(0);
+#if defined(__AVX512F__)
+      if (P == Pattern::kResidual) y = OpB ? load_expand_bytes(op8 + at, mask) : load_expand(op + at, mask);
+      const VecI r = pattern_value<P>(ch, VecI(acc[m][v]) + am, y);
+      if (OutB) {
+        store_compress_bytes(dst8 + at, r, mask);
+      } else {
+        store_compress(dst + at, r, mask);
+      }
+#else
+      if (P == Pattern::kResidual) y = load_expand(op + at, mask);
       store_compress(dst + at, pattern_value<P>(ch, VecI(acc[m][v]) + am, y), mask);
+#endif
     }
+  }
+}
+
+template <Pattern P, bool OutB, bool OpB>
+void gemm_fused_b(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc,
+                  const int32_t* cin, int64_t ldc, const Chain& ch, int64_t flat0, int64_t plane,
+                  int rows, const int32_t* add, const TileMap& map) {
+  switch (map.nvec) {
+    case 1: gemm_fused_tile<1, P, OutB, OpB>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map); break;
+    case 2: gemm_fused_tile<2, P, OutB, OpB>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map); break;
+    default: gemm_fused_tile<3, P, OutB, OpB>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map); break;
   }
 }
 
@@ -820,11 +882,22 @@ template <Pattern P>
 void gemm_fused_p(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc,
                   const int32_t* cin, int64_t ldc, const Chain& ch, int64_t flat0, int64_t plane,
                   int rows, const int32_t* add, const TileMap& map) {
-  switch (map.nvec) {
-    case 1: gemm_fused_tile<1, P>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map); break;
-    case 2: gemm_fused_tile<2, P>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map); break;
-    default: gemm_fused_tile<3, P>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map); break;
+#if defined(__AVX512F__)
+  const bool op8 = P == Pattern::kResidual && ch.operand_bytes;
+  if (ch.final_bytes) {
+    if (op8) {
+      gemm_fused_b<P, true, true>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map);
+    } else {
+      gemm_fused_b<P, true, false>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map);
+    }
+    return;
   }
+  if (op8) {
+    gemm_fused_b<P, false, true>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map);
+    return;
+  }
+#endif
+  gemm_fused_b<P, false, false>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map);
 }
 
 bool gemm_fused(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc,
@@ -879,12 +952,17 @@ void gemm_t(const uint32_t* at, const uint32_t* base, const int64_t* koff, const
   }
 }
 
-template <Pattern P>
-void epilogue_t_p(const Chain& ch, const int32_t* c, int rows, const int64_t* pix,
+template <Pattern P, bool OutB, bool OpB>
+void epilogue_t_b(const Chain& ch, const int32_t* c, int rows, const int64_t* pix,
                   int64_t flat0, int64_t plane, int noc, const int32_t* add, int32_t* tmp) {
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  int32_t* dst = P == Pattern::kGeneric ? tmp : ch.final_write + flat0;
-  const int32_t* op = P == Pattern::kResidual ? ch.operand + flat0 : nullptr;
+  int32_t* dst = P == Pattern::kGeneric ? tmp : OutB ? nullptr : ch.final_write + flat0;
+  const int32_t* op = P == Pattern::kResidual && !OpB ? ch.operand + flat0 : nullptr;
+  int8_t* dst8 = OutB ? ch.final_bytes + flat0 : nullptr;
+  // Byte operands are gathered as the 32-bit words starting at each value
+  // (the low byte is the value): the entry's pool holds 4 bytes a value, so
+  // the three bytes past the last value are inside it.
+  const int8_t* op8 = P == Pattern::kResidual && OpB ? ch.operand_bytes + flat0 : nullptr;
   for (int v = 0; v < 3; ++v) {
     const int n = noc - v * 16;
     if (n <= 0) break;
@@ -896,10 +974,40 @@ void epilogue_t_p(const Chain& ch, const int32_t* c, int rows, const int64_t* pi
       const __m512i idx = _mm512_add_epi32(rowoff, _mm512_set1_epi32(static_cast<int>(pix[m])));
       const VecI x = VecI::load_unaligned(c + m * 48 + v * 16) + a;
       VecI y(0);
-      if (P == Pattern::kResidual) y = VecI(_mm512_mask_i32gather_epi32(_mm512_setzero_si512(), mask, idx, op, 4));
+      if (P == Pattern::kResidual && OpB) {
+        const __m512i w = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), mask, idx, op8, 1);
+        y = VecI(_mm512_srai_epi32(_mm512_slli_epi32(w, 24), 24));
+      } else if (P == Pattern::kResidual) {
+        y = VecI(_mm512_mask_i32gather_epi32(_mm512_setzero_si512(), mask, idx, op, 4));
+      }
       const VecI r = P == Pattern::kGeneric ? x : pattern_value<P == Pattern::kGeneric ? Pattern::kStore : P>(ch, x, y);
-      _mm512_mask_i32scatter_epi32(dst, mask, idx, r, 4);
+      if (OutB) {
+        // No byte scatter: lane by lane.
+        alignas(16) int8_t bytes[16];
+        _mm_store_si128(reinterpret_cast<__m128i*>(bytes), _mm512_cvtepi32_epi8(r));
+        int8_t* at = dst8 + pix[m] + v * 16 * plane;
+        for (int l = 0; l < std::min(n, 16); ++l) at[l * plane] = bytes[l];
+      } else {
+        _mm512_mask_i32scatter_epi32(dst, mask, idx, r, 4);
+      }
     }
+  }
+}
+
+template <Pattern P>
+void epilogue_t_p(const Chain& ch, const int32_t* c, int rows, const int64_t* pix,
+                  int64_t flat0, int64_t plane, int noc, const int32_t* add, int32_t* tmp) {
+  const bool op8 = P == Pattern::kResidual && ch.operand_bytes;
+  if (P != Pattern::kGeneric && ch.final_bytes) {
+    if (op8) {
+      epilogue_t_b<P, true, true>(ch, c, rows, pix, flat0, plane, noc, add, tmp);
+    } else {
+      epilogue_t_b<P, true, false>(ch, c, rows, pix, flat0, plane, noc, add, tmp);
+    }
+  } else if (op8) {
+    epilogue_t_b<P, false, true>(ch, c, rows, pix, flat0, plane, noc, add, tmp);
+  } else {
+    epilogue_t_b<P, false, false>(ch, c, rows, pix, flat0, plane, noc, add, tmp);
   }
 }
 
@@ -958,6 +1066,9 @@ Table make_table() {
   t.nr = kNr;
   t.pad_word = kPadWord;
   t.pack_words = pack_words;
+#if defined(__AVX512F__)
+  t.pack_bytes = pack_bytes;
+#endif
   t.gemm = gemm;
   t.chain = run_chain;
   t.epilogue = epilogue;

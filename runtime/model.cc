@@ -551,7 +551,7 @@ std::string Model::plan_summary() const {
   const PlanSummary& s = impl_->plan->summary;
   std::ostringstream out;
   out << "steps " << s.steps << ", fast " << s.fast_steps << ", fused nodes " << s.fused_nodes
-      << ", unwritten entries " << s.skipped_writes;
+      << ", unwritten entries " << s.skipped_writes << ", byte entries " << s.byte_entries;
   return out.str();
 }
 

@@ -57,15 +57,38 @@ struct ChainPlan {
   int64_t source_write_eid = kNoEntry;
   std::vector<StagePlan> stages;
   int64_t final_eid = kNoEntry;  // the entry of the group's last node
+  // Byte activations (see Planner::decide_bytes): the final entry, and the
+  // residual operand of a kResidual pattern, as int8 at the start of their
+  // pools.
+  bool final_bytes = false, operand_bytes = false;
 
   kernels::Chain bind(const ExecContext& ctx) const {
+    kernels::Chain c = with_pointers([&](int64_t eid) { return ctx.data(eid); });
+    if (final_bytes && c.pattern != kernels::Pattern::kGeneric) {
+      c.final_bytes = reinterpret_cast<int8_t*>(c.final_write);
+    }
+    if (operand_bytes && c.pattern == kernels::Pattern::kResidual) {
+      c.operand_bytes = reinterpret_cast<const int8_t*>(c.operand);
+    }
+    return c;
+  }
+  // The chain as the kernels will see it, its pointers stand-ins: for its
+  // pattern and bounds at plan time.
+  kernels::Chain shape_only() const {
+    static int32_t stand_in = 0;
+    return with_pointers([](int64_t) { return &stand_in; });
+  }
+
+ private:
+  template <typename F>
+  kernels::Chain with_pointers(const F& data) const {
     kernels::Chain c;
-    c.source_write = source_write_eid == kNoEntry ? nullptr : ctx.data(source_write_eid);
+    c.source_write = source_write_eid == kNoEntry ? nullptr : data(source_write_eid);
     c.num_stages = static_cast<int>(stages.size());
     for (size_t i = 0; i < stages.size(); ++i) {
       c.stages[i] = stages[i].proto;
-      if (stages[i].operand_eid != kNoEntry) c.stages[i].operand = ctx.data(stages[i].operand_eid);
-      c.stages[i].write = stages[i].write_eid == kNoEntry ? nullptr : ctx.data(stages[i].write_eid);
+      if (stages[i].operand_eid != kNoEntry) c.stages[i].operand = data(stages[i].operand_eid);
+      c.stages[i].write = stages[i].write_eid == kNoEntry ? nullptr : data(stages[i].write_eid);
     }
     c.finalize();
     return c;
@@ -451,6 +474,9 @@ class ConvGemmStep : public FusedStep {
   }
   const char* kind() const override { return "conv_gemm"; }
   std::vector<uint32_t> nodes() const override { return nodes_; }
+  int64_t data_eid() const { return x_; }
+  // The data is read as int8 values (Table::pack_bytes).
+  void set_data_bytes(bool on) { x_bytes_ = on; }
 
   void run(ExecContext& ctx) const override {
     const kernels::Chain chain = chain_.bind(ctx);
@@ -669,17 +695,28 @@ class ConvGemmStep : public FusedStep {
     }
   }
 
+  // Words of `channels` channels (`cs` values apart) of `count` pixels from
+  // value `at` of the data.
+  void pack(const int32_t* x, int64_t at, int64_t cs, int channels, int64_t count,
+            uint32_t* out) const {
+    if (x_bytes_) {
+      t_->pack_bytes(reinterpret_cast<const int8_t*>(x) + at, cs, channels, count, out);
+    } else {
+      t_->pack_words(x + at, cs, channels, count, out);
+    }
+  }
+
   void pack_plane(const int32_t* x, int64_t n, int64_t cg, uint32_t* dst, uint32_t* tmp,
                   const Window& w) const {
     const int64_t group = t_->group;
     const int channels = static_cast<int>(std::min<int64_t>(group, g_.c - cg * group));
     const int64_t plane = g_.h * g_.w;
-    const int32_t* src = x + (n * g_.c + cg * group) * plane;
+    const int64_t src = (n * g_.c + cg * group) * plane;
     const uint32_t pad = t_->pad_word;
     if (g_.ph == 0 && g_.pw == 0 && g_.sh == 1 && g_.sw == 1 && pg_.plane_words == plane) {
       // One run: rows [r0, min(r1, h)) of the plane, then padding.
       const int64_t rows = std::max<int64_t>(0, std::min(w.r1, g_.h) - w.r0);
-      t_->pack_words(src + w.r0 * g_.w, plane, channels, rows * g_.w, dst);
+      pack(x, src + w.r0 * g_.w, plane, channels, rows * g_.w, dst);
       std::fill_n(dst + rows * g_.w, w.bw - rows * g_.w, pad);
       return;
     }
@@ -690,7 +727,7 @@ class ConvGemmStep : public FusedStep {
         return;
       }
       std::fill_n(row, g_.pw, pad);
-      t_->pack_words(src + xi * g_.w, plane, channels, g_.w, row + g_.pw);
+      pack(x, src + xi * g_.w, plane, channels, g_.w, row + g_.pw);
       std::fill_n(row + g_.pw + g_.w, pg_.wp - g_.pw - g_.w, pad);
     }, w.r0, w.r1, w.bw, t_->split_phases);
   }
@@ -744,6 +781,7 @@ class ConvGemmStep : public FusedStep {
   int64_t x_, bias_;
   PhaseGrid pg_;
   bool pack_first_ = false;
+  bool x_bytes_ = false;
   int64_t cg_ = 0, taps_ = 0, k_ = 0, nb_ = 0, tiles_ = 0, ob_ = 0, kc_ = 0;
   std::vector<uint32_t> a_;
   std::vector<int32_t> comp_;
@@ -1167,6 +1205,7 @@ class Planner {
         chain.stages[static_cast<size_t>(a->stage)].write_eid = kNoEntry;
       }
     }
+    plan->summary.byte_entries = decide_bytes(steps, step_accesses);
 
     plan->steps = std::move(steps);
     for (auto& s : plan->steps) {
@@ -1600,57 +1639,157 @@ class Planner {
 
   // Which writes of the groups can be left out (see the top of the file).
   std::vector<const Access*> decide_skips(std::vector<std::vector<Access>>& step_accesses) {
-    std::vector<Access*> seq;
     // Each inference starts by writing the input.
-    Access input{-1, Access::kWriteWhole, -1};
+    input_ = Access{-1, Access::kWriteWhole, -1};
     for (uint32_t nid = 0; nid < g_.nodes.size(); ++nid) {
-      if (g_.nodes[nid].is_data()) input.eid = g_.entry_id(nid, 0);
+      if (g_.nodes[nid].is_data()) input_.eid = g_.entry_id(nid, 0);
     }
-    if (input.eid >= 0) seq.push_back(&input);
+    std::vector<Access*> seq;
+    if (input_.eid >= 0) seq.push_back(&input_);
     for (auto& acc : step_accesses) {
       for (Access& a : acc) seq.push_back(&a);
     }
-    std::vector<Access> heads;
-    for (const EntryRef& e : g_.heads) heads.push_back({eid(e), Access::kRead, -1});
-    for (Access& a : heads) seq.push_back(&a);
+    heads_.clear();
+    for (const EntryRef& e : g_.heads) heads_.push_back({eid(e), Access::kRead, -1});
+    for (Access& a : heads_) seq.push_back(&a);
 
     // Candidates, numbered in order; accesses by pool.
     std::vector<Access*> candidates;
-    std::map<int, std::vector<const Access*>> by_pool;
     for (Access* a : seq) {
       if (a->candidate >= 0) {
         a->candidate = static_cast<int>(candidates.size());
         candidates.push_back(a);
       }
-      by_pool[sid(a->eid)].push_back(a);
+      by_pool_[sid(a->eid)].push_back(a);
     }
-    std::vector<bool> skipped(candidates.size(), false);
+    skipped_.assign(candidates.size(), false);
     std::vector<const Access*> out;
     for (size_t c = 0; c < candidates.size(); ++c) {
-      skipped[c] = true;
-      if (pool_consistent(by_pool[sid(candidates[c]->eid)], skipped)) {
+      skipped_[c] = true;
+      if (pool_consistent(by_pool_[sid(candidates[c]->eid)])) {
         out.push_back(candidates[c]);
       } else {
-        skipped[c] = false;
+        skipped_[c] = false;
       }
     }
     skipped_count_ = static_cast<int>(out.size());
     return out;
   }
 
+  // Byte activations. An entry whose values the pattern of its producing
+  // matrix-product step bounds to int8 is stored as int8 values at the
+  // start of its pool when every read of it is by a matrix-product step that
+  // can take bytes (its data, or its residual operand) and comes right after
+  // its write (no write to the pool in between). For every other read of the
+  // pool the byte write counts as a write left out: the timeline of
+  // decide_skips must show that no such read reaches the pool's changed
+  // bytes. Returns how many entries are bytes.
+  int decide_bytes(std::vector<std::unique_ptr<Step>>& steps,
+                   const std::vector<std::vector<Access>>& step_accesses) {
+    if (!t_ || !t_->pack_bytes) return 0;
+    struct Role {
+      ConvGemmStep* step;
+      int64_t x, final_eid, operand;
+      const Access* final_write;
+    };
+    std::vector<Role> roles;
+    std::set<const Access*> byte_reads;  // reads their step can take as bytes
+    std::vector<size_t> candidates;      // roles whose final entry may be bytes
+    for (size_t s = 0; s < steps.size(); ++s) {
+      auto* conv = dynamic_cast<ConvGemmStep*>(steps[s].get());
+      if (!conv) continue;
+      const ChainPlan& cp = conv->chain_plan();
+      const kernels::Chain shape = cp.shape_only();
+      Role r{conv, conv->data_eid(), cp.final_eid, kNoEntry, nullptr};
+      int32_t lo = 0, hi = -1;  // the final values' bounds
+      switch (shape.pattern) {
+        case kernels::Pattern::kClamp:
+        case kernels::Pattern::kShiftClamp:
+          lo = shape.lo1;
+          hi = shape.hi1;
+          break;
+        case kernels::Pattern::kResidual:
+          lo = shape.lo2;
+          hi = shape.hi2;
+          for (const StagePlan& st : cp.stages) {
+            if (st.proto.op == StageOp::kBinary) r.operand = st.operand_eid;
+          }
+          break;
+        default:
+          break;
+      }
+      for (const Access& a : step_accesses[s]) {
+        if (a.type == Access::kRead && (a.eid == r.x || a.eid == r.operand)) byte_reads.insert(&a);
+        if (a.type != Access::kRead && a.eid == r.final_eid) r.final_write = &a;
+      }
+      if (lo >= -128 && hi <= 127 && lo <= hi && r.final_write && r.final_write->candidate >= 0) {
+        candidates.push_back(roles.size());
+      }
+      roles.push_back(r);
+    }
+    std::set<int64_t> bytes;
+    for (size_t c : candidates) {
+      const Role& r = roles[c];
+      const std::vector<const Access*>& pool = by_pool_[sid(r.final_eid)];
+      std::vector<const Access*> reads;
+      const Access* last_write = nullptr;
+      bool ok = true;
+      for (const Access* a : pool) {
+        if (a->type != Access::kRead) {
+          last_write = a;
+        } else if (a->eid == r.final_eid) {
+          ok = ok && byte_reads.count(a) && last_write == r.final_write;
+          reads.push_back(a);
+        }
+      }
+      if (!ok) continue;
+      skipped_[static_cast<size_t>(r.final_write->candidate)] = true;
+      exempt_.insert(reads.begin(), reads.end());
+      if (pool_consistent(pool)) {
+        bytes.insert(r.final_eid);
+      } else {
+        skipped_[static_cast<size_t>(r.final_write->candidate)] = false;
+        for (const Access* a : reads) exempt_.erase(a);
+      }
+    }
+    // A residual operand read in the pool the step writes is read and written
+    // at the same index: both int8 or neither. (Leaving an entry int32 never
+    // breaks a read: its reads follow its write directly.)
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (const Role& r : roles) {
+        if (r.operand == kNoEntry || sid(r.operand) != sid(r.final_eid)) continue;
+        if (bytes.count(r.operand) != bytes.count(r.final_eid)) {
+          bytes.erase(r.operand);
+          bytes.erase(r.final_eid);
+          changed = true;
+        }
+      }
+    }
+    for (const Role& r : roles) {
+      r.step->set_data_bytes(bytes.count(r.x) > 0);
+      ChainPlan& cp = r.step->chain_plan();
+      cp.final_bytes = bytes.count(r.final_eid) > 0;
+      cp.operand_bytes = r.operand != kNoEntry && bytes.count(r.operand) > 0;
+    }
+    return static_cast<int>(bytes.size());
+  }
+
   // Simulates one pool over consecutive inferences: bytes [lo, hi) may
-  // differ from the plain executor's. The pools start equal; each inference
-  // starts from the previous one's end state. False when a read can see
-  // differing bytes; true once the end state repeats (every later inference
-  // then behaves the same).
-  bool pool_consistent(const std::vector<const Access*>& accesses,
-                       const std::vector<bool>& skipped) const {
+  // differ from the plain executor's (writes in skipped_ left out, reads in
+  // exempt_ not counted). The pools start equal; each inference starts from
+  // the previous one's end state. False when a read can see differing bytes;
+  // true once the end state repeats (every later inference then behaves the
+  // same).
+  bool pool_consistent(const std::vector<const Access*>& accesses) const {
+    const std::vector<bool>& skipped = skipped_;
     int64_t lo = 0, hi = 0;
     for (int pass = 0; pass < 4; ++pass) {
       const int64_t start_lo = lo, start_hi = hi;
       for (const Access* a : accesses) {
         const int64_t n = bytes(a->eid);
         if (a->type == Access::kRead) {
+          if (exempt_.count(a)) continue;
           if (lo < hi && n > lo) return false;
         } else if (a->candidate >= 0 && skipped[static_cast<size_t>(a->candidate)]) {
           hi = std::max(hi, n);
@@ -1673,6 +1812,13 @@ class Planner {
   std::map<int, bool> written_;
   std::vector<uint32_t> order_;
   int skipped_count_ = 0;
+  // The timeline of decide_skips: the input's write, the heads' reads,
+  // every access by pool, the candidate writes left out, reads not counted.
+  Access input_{-1, Access::kWriteWhole, -1};
+  std::vector<Access> heads_;
+  std::map<int, std::vector<const Access*>> by_pool_;
+  std::vector<bool> skipped_;
+  std::set<const Access*> exempt_;
   std::map<int64_t, std::set<uint32_t>> packed_;  // weight entry -> nodes using it packed
 };
 

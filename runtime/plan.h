@@ -62,6 +62,7 @@ struct PlanSummary {
   int fast_steps = 0;
   int fused_nodes = 0;      // element-wise nodes run inside another step
   int skipped_writes = 0;   // intermediate entries proven unread
+  int byte_entries = 0;     // entries kept as int8 values (see plan.cc)
 };
 
 struct Plan {

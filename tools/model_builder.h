@@ -46,6 +46,8 @@ class ModelBuilder {
   void set_storage(int nid, int sid) { nodes_[nid].storage = sid; }
   void set_heads(const std::vector<int>& heads) { heads_ = heads; }
   int storage(int nid) const { return nodes_[nid].storage; }
+  // The operator of node nid (empty for data and parameters).
+  const std::string& op_name(int nid) const { return nodes_[nid].func; }
 
   std::string json() const {
     std::ostringstream j;

@@ -504,6 +504,106 @@ TEST_CASE("fused plans keep every byte under hostile storage plans", "[fast]") {
   CHECK(tested >= 20);
 }
 
+// Byte activations: a block of matrix-product steps whose entries fit int8
+// (conv -> shift -> relu -> conv -> shift -> residual add -> shift -> clip ->
+// conv, 1x1 and 3x3, strides 1 and 2, padding, planes small enough for the
+// transposed product and large enough for the tiled one), under the
+// builder's storage (one pool an entry), a network's (in-place shifts and
+// adds), or random pools; several inferences in a row. The planner must
+// keep some entries as bytes on AVX-512 (else this tests nothing).
+TEST_CASE("byte activations between matrix products equal the scalar executor", "[fast]") {
+  std::mt19937 rng(777);
+  int tested = 0, with_bytes = 0;
+  for (int iter = 0; iter < 90; ++iter) {
+    ModelBuilder b;
+    const int64_t n = pick(rng, 1, 2), c = pick(rng, 1, 9), o = pick(rng, 1, 20);
+    const int64_t h = iter % 3 == 0 ? pick(rng, 20, 40) : pick(rng, 2, 14), w = pick(rng, 2, 40);
+    int x = b.data({n, c, h, w}, 8);
+    std::string what = "bytes n" + std::to_string(n) + " c" + std::to_string(c) + " o" +
+                       std::to_string(o) + " " + std::to_string(h) + "x" + std::to_string(w);
+    int tag = 0;
+    std::vector<std::vector<int>> convs;  // each conv2d node, then its inputs
+    auto conv = [&](int in, int64_t ci, int64_t co, int64_t k, int64_t stride,
+                    std::vector<int64_t>* s) {
+      const int64_t pad = k / 2;
+      const std::string t = std::to_string(tag++);
+      int wt = b.param("w" + t, {co, ci, k, k}, 8, random_values(rng, co * ci * k * k, 127));
+      int bias = b.param("b" + t, {co}, 14, random_values(rng, co, 5000));
+      *s = {(*s)[0], co, ((*s)[2] + 2 * pad - k) / stride + 1, ((*s)[3] + 2 * pad - k) / stride + 1};
+      what += " conv" + std::to_string(k) + "s" + std::to_string(stride);
+      const int y = b.op("conv2d",
+                         {{"channels", std::to_string(co)}, {"kernel_size", shape_attr(k, k)},
+                          {"strides", shape_attr(stride, stride)}, {"padding", shape_attr(pad, pad)},
+                          {"use_bias", "True"}},
+                         {in, wt, bias}, *s);
+      convs.push_back({y, in, wt, bias});
+      return y;
+    };
+    auto shift = [&](int in, const std::vector<int64_t>& s, int prec) {
+      return b.op("cvm_right_shift",
+                  {{"precision", std::to_string(prec)}, {"shift_bit", std::to_string(pick(rng, 4, 12))}},
+                  {in}, s);
+    };
+    std::vector<int64_t> s{n, c, h, w};
+    int y = conv(x, c, o, pick(rng, 0, 1) ? 3 : 1, pick(rng, 1, 2), &s);
+    int a = b.op("relu", {}, {shift(y, s, static_cast<int>(pick(rng, 2, 8)))}, s);
+    y = conv(a, o, o, pick(rng, 0, 1) ? 3 : 1, 1, &s);
+    y = shift(y, s, 8);
+    int sum = b.op("elemwise_add", {}, pick(rng, 0, 1) ? std::vector<int>{y, a} : std::vector<int>{a, y}, s);
+    y = shift(sum, s, 8);
+    int r = pick(rng, 0, 1) ? b.op("relu", {}, {y}, s)
+                            : b.op("clip", {{"a_min", "-100"}, {"a_max", std::to_string(pick(rng, 0, 127))}}, {y}, s);
+    const int64_t o2 = pick(rng, 1, 12);
+    int z = conv(r, o, o2, pick(rng, 0, 1) ? 3 : 1, pick(rng, 1, 2), &s);
+    z = b.op("relu", {}, {shift(z, s, 8)}, s);
+    // Sometimes the residual block's input or output is a head too (an
+    // entry read by the caller stays int32).
+    switch (pick(rng, 0, 3)) {
+      case 0: b.set_heads({z, r}); what += " head r"; break;
+      case 1: b.set_heads({z, a}); what += " head a"; break;
+      default: break;
+    }
+    const int mode = iter % 3;
+    if (mode == 1) {
+      // A network's plan: shifts and relu in place, the sum where the
+      // residual operand is.
+      for (int i = 0; i <= z; ++i) {
+        const std::string& op = b.op_name(i);
+        if (op == "cvm_right_shift" || op == "relu" || op == "clip") b.set_storage(i, b.storage(i - 1));
+        if (i == sum) b.set_storage(sum, b.storage(a));
+      }
+      what += " network storage";
+    } else if (mode == 2) {
+      const int pools = static_cast<int>(pick(rng, 2, 5));
+      for (int i = 0; i <= z; ++i) {
+        if (pick(rng, 0, 2) != 0) b.set_storage(i, static_cast<int>(pick(rng, 0, pools)));
+      }
+      // A convolution may not write where its inputs are (the model would
+      // not load).
+      for (const std::vector<int>& cv : convs) {
+        for (size_t k = 1; k < cv.size(); ++k) {
+          if (b.storage(cv[0]) == b.storage(cv[k])) b.set_storage(cv[0], 100 + cv[0]);
+        }
+      }
+      what += " random storage";
+    }
+    std::vector<std::vector<int32_t>> in;
+    for (int k = 0; k < 3; ++k) in.push_back(input_values(rng, n * c * h * w, 127));
+    if (!same_as_scalar(b, in, what)) continue;
+    ++tested;
+    if (cvm::detected_isa() >= cvm::Isa::kAvx512) {
+      IsaGuard guard;
+      const Runs got = run_model(b, {in[0]}, cvm::Isa::kAvx512, 2);
+      if (got.plan.find("byte entries 0") == std::string::npos) ++with_bytes;
+    }
+  }
+  CHECK(tested >= 80);
+  if (cvm::detected_isa() >= cvm::Isa::kAvx512) {
+    WARN("plans with byte entries: " << with_bytes << " of " << tested);
+    CHECK(with_bytes >= tested / 2);
+  }
+}
+
 // concatenate (any rank and axis, negative ones included, 1 to 4 inputs in any
 // order) and upsampling (scales 1 to 3), then a few element-wise nodes; half
 // the graphs with random storage plans (inputs sharing the output's storage
