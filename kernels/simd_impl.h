@@ -453,7 +453,7 @@ bool depthwise_direct(const int32_t* x, int64_t h, int64_t w, const int32_t* wt,
 // See Table::depthwise_u8. Compiled for VBMI (vpermb) on top of the file's
 // ISA; called only when the CPU has it.
 __attribute__((target("avx512vbmi"))) bool depthwise_u8(
-    const int32_t* x, int64_t h, int64_t w, const uint32_t* wpack, int32_t comp, int64_t fh,
+    const int32_t* x, const int8_t* x8, int64_t h, int64_t w, const uint32_t* wpack, int32_t comp, int64_t fh,
     int64_t fw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw,
     int64_t oh, int64_t ow, int32_t* out, uint8_t* bytes, const PlaneEpilogue* epi) {
   const DepthwiseBytes d = depthwise_bytes(fh, fw, sh, sw, dh, dw, oh, ow);
@@ -471,6 +471,17 @@ __attribute__((target("avx512vbmi"))) bool depthwise_u8(
       continue;
     }
     std::memset(dst, 0x80, static_cast<size_t>(left));
+    if (x8) {
+      // int8 already: no check.
+      const int8_t* src8 = x8 + r * w;
+      for (int64_t c = 0; c < cols; c += 64) {
+        const __mmask64 m = cols - c >= 64 ? ~__mmask64{0} : (__mmask64{1} << (cols - c)) - 1u;
+        const __m512i v = _mm512_maskz_loadu_epi8(m, src8 + c);
+        _mm512_mask_storeu_epi8(dst + left + c, m, _mm512_xor_si512(v, _mm512_set1_epi8(-128)));
+      }
+      std::memset(dst + left + cols, 0x80, static_cast<size_t>(d.stride - left - cols));
+      continue;
+    }
     const int32_t* src = x + r * w;
     for (int64_t c = 0; c < cols; c += 16) {
       const __mmask16 m =
@@ -494,9 +505,11 @@ __attribute__((target("avx512vbmi"))) bool depthwise_u8(
   // Stores the sums `acc` of output pixels at..at + 15 (lanes of m): raw, or
   // through the chain's pattern.
   const Chain* ch = epi && epi->chain->pattern != Pattern::kGeneric ? epi->chain : nullptr;
-  int32_t* dst = ch ? ch->final_write + epi->flat0 : out;
-  const int32_t* operand = ch && ch->pattern == Pattern::kResidual ? ch->operand + epi->flat0
-                                                                   : nullptr;
+  int8_t* dst8 = ch && ch->final_bytes ? ch->final_bytes + epi->flat0 : nullptr;
+  int32_t* dst = dst8 ? nullptr : ch ? ch->final_write + epi->flat0 : out;
+  const bool residual = ch && ch->pattern == Pattern::kResidual;
+  const int8_t* operand8 = residual && ch->operand_bytes ? ch->operand_bytes + epi->flat0 : nullptr;
+  const int32_t* operand = residual && !operand8 ? ch->operand + epi->flat0 : nullptr;
   const VecI vadd(ch ? epi->add : 0);
   auto emit = [&](__m512i acc, int64_t at, __mmask16 m) {
     VecI v = VecI(_mm512_sub_epi32(acc, vcomp));
@@ -510,14 +523,20 @@ __attribute__((target("avx512vbmi"))) bool depthwise_u8(
           v = pattern_value<Pattern::kShiftClamp>(*ch, v, VecI(0));
           break;
         case Pattern::kResidual:
-          v = pattern_value<Pattern::kResidual>(*ch, v,
-                                                VecI(_mm512_maskz_loadu_epi32(m, operand + at)));
+          v = pattern_value<Pattern::kResidual>(
+              *ch, v,
+              VecI(operand8 ? _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, operand8 + at))
+                            : _mm512_maskz_loadu_epi32(m, operand + at)));
           break;
         default:  // kStore
           break;
       }
     }
-    _mm512_mask_storeu_epi32(dst + at, m, v);
+    if (dst8) {
+      _mm512_mask_cvtepi32_storeu_epi8(dst8 + at, m, v);
+    } else {
+      _mm512_mask_storeu_epi32(dst + at, m, v);
+    }
   };
   // Four vectors of 16 output pixels at a time (independent sums), taken
   // from the (row, column block) list; the last one repeats when fewer.

@@ -114,6 +114,21 @@ class FusedStep : public Step {
   ChainPlan chain_;
 };
 
+// A fused step that can read its data as int8 values and store its chain's
+// final entry as int8 values (byte activations, Planner::decide_bytes).
+class ByteStep : public FusedStep {
+ public:
+  using FusedStep::FusedStep;
+  virtual int64_t data_eid() const = 0;
+  // Whether the step has the byte path at all.
+  virtual bool takes_bytes() const = 0;
+  // Whether the step may write where its data is, each value after reading
+  // the data at the same index (then the data and the final entry must be
+  // both bytes or neither when they share a pool).
+  virtual bool data_in_place() const = 0;
+  virtual void set_data_bytes(bool on) = 0;
+};
+
 // Runs fn(begin, end, thread) over [0, n) on `threads` threads of the
 // context (1: the caller, without waking anyone).
 template <typename F>
@@ -366,14 +381,14 @@ int grid_segments(const PhaseGrid& pg, int64_t ow, int64_t p0, int64_t np,
 // is multiplied with the pre-packed weights ([oc block][k][mr] words) in
 // chunks of kc rows, and the epilogue runs the chain on the output pixels.
 
-class ConvGemmStep : public FusedStep {
+class ConvGemmStep : public ByteStep {
  public:
   // pack_first: the group writes where the data is, so all of it is packed
   // before any output is written (else each thread packs what it reads).
   ConvGemmStep(std::vector<uint32_t> nodes, const kernels::Table* t, const ConvShape& g,
                int64_t x_eid, int64_t bias_eid, const ParamView& weight, ChainPlan chain,
                bool pack_first)
-      : FusedStep(std::move(chain)), nodes_(std::move(nodes)), t_(t), g_(g), x_(x_eid),
+      : ByteStep(std::move(chain)), nodes_(std::move(nodes)), t_(t), g_(g), x_(x_eid),
         bias_(bias_eid), pg_(g), pack_first_(pack_first) {
     const int64_t group = t->group;
     cg_ = ceil_div(g.c, group);
@@ -474,9 +489,11 @@ class ConvGemmStep : public FusedStep {
   }
   const char* kind() const override { return "conv_gemm"; }
   std::vector<uint32_t> nodes() const override { return nodes_; }
-  int64_t data_eid() const { return x_; }
-  // The data is read as int8 values (Table::pack_bytes).
-  void set_data_bytes(bool on) { x_bytes_ = on; }
+  int64_t data_eid() const override { return x_; }
+  bool takes_bytes() const override { return t_->pack_bytes != nullptr; }
+  // The data is packed before anything is written (pack_first).
+  bool data_in_place() const override { return false; }
+  void set_data_bytes(bool on) override { x_bytes_ = on; }
 
   void run(ExecContext& ctx) const override {
     const kernels::Chain chain = chain_.bind(ctx);
@@ -798,7 +815,7 @@ class ConvGemmStep : public FusedStep {
 // filter): int32 products, as the reference's grouped kernel, over the
 // phase layout of each plane.
 
-class DepthwiseStep : public FusedStep {
+class DepthwiseStep : public ByteStep {
  public:
   // copy_first: the group writes where the data is (see the planner): each
   // plane is copied before its output is written.
@@ -807,7 +824,7 @@ class DepthwiseStep : public FusedStep {
   DepthwiseStep(std::vector<uint32_t> nodes, const kernels::Table* t, const ConvShape& g,
                 int64_t x_eid, int64_t w_eid, int64_t bias_eid, ChainPlan chain, bool copy_first,
                 const ParamView* weight)
-      : FusedStep(std::move(chain)), nodes_(std::move(nodes)), t_(t), g_(g), x_(x_eid),
+      : ByteStep(std::move(chain)), nodes_(std::move(nodes)), t_(t), g_(g), x_(x_eid),
         w_(w_eid), bias_(bias_eid), pg_(g), copy_first_(copy_first),
         bytes_(kernels::depthwise_bytes(g.fh, g.fw, g.sh, g.sw, g.dh, g.dw, g.oh, g.ow)) {
     if (!t->depthwise_u8 || !weight || !bytes_.ok) {
@@ -848,6 +865,11 @@ class DepthwiseStep : public FusedStep {
   }
   const char* kind() const override { return "depthwise"; }
   std::vector<uint32_t> nodes() const override { return nodes_; }
+  int64_t data_eid() const override { return x_; }
+  // Only the byte kernel (every plane through it).
+  bool takes_bytes() const override { return bytes_.ok; }
+  bool data_in_place() const override { return copy_first_; }
+  void set_data_bytes(bool on) override { x_bytes_ = on; }
 
   void run(ExecContext& ctx) const override {
     const kernels::Chain chain = chain_.bind(ctx);
@@ -875,8 +897,11 @@ class DepthwiseStep : public FusedStep {
         epi.chain = &chain;
         epi.flat0 = i * g_.pixels();
         epi.add = add;
+        // Byte data: never declined.
+        const int8_t* src8 =
+            x_bytes_ ? reinterpret_cast<const int8_t*>(x) + i * g_.h * g_.w : nullptr;
         if (bytes_.ok &&
-            t_->depthwise_u8(src, g_.h, g_.w, wpack_.data() + c * g_.fh * bytes_.chunks,
+            t_->depthwise_u8(src, src8, g_.h, g_.w, wpack_.data() + c * g_.fh * bytes_.chunks,
                              comp_[static_cast<size_t>(c)], g_.fh, g_.fw, g_.sh, g_.sw, g_.ph,
                              g_.pw, g_.dh, g_.dw, g_.oh, g_.ow, out, bytes, &epi)) {
           if (chain.pattern == kernels::Pattern::kGeneric) {
@@ -927,6 +952,7 @@ class DepthwiseStep : public FusedStep {
   int64_t x_, w_, bias_;
   PhaseGrid pg_;
   bool copy_first_ = false;
+  bool x_bytes_ = false;
   kernels::DepthwiseBytes bytes_;  // ok: the byte kernel runs
   std::vector<uint32_t> wpack_;    // [channel][filter row][chunk]
   std::vector<int32_t> comp_;      // [channel]: 128 * sum of the taps
@@ -1154,8 +1180,11 @@ struct Access {
   int64_t eid;
   enum Type : uint8_t { kRead, kWrite, kWriteWhole } type;
   int candidate;  // >= 0: a write the group may leave out
-  int stage = -1;  // of a candidate: its stage, -1 for the source's own entry
+  // Of a candidate: its stage, -1 for the source's own entry; of a read: the
+  // stage whose operand it is, -1 for the source's inputs.
+  int stage = -1;
   size_t step = 0;
+  bool data = false;  // the read of a convolution's data
 };
 
 class Planner {
@@ -1280,7 +1309,9 @@ class Planner {
         readonly->insert(sid(operand));
       }
       written->insert(sid(out));
-      if (operand != kNoEntry) acc->push_back({operand, Access::kRead, -1});
+      if (operand != kNoEntry) {
+        acc->push_back({operand, Access::kRead, -1, static_cast<int>(chain->stages.size())});
+      }
       st.operand_eid = operand;
       st.write_eid = out;
       acc->push_back({out, Access::kWriteWhole, 0, static_cast<int>(chain->stages.size())});
@@ -1419,6 +1450,7 @@ class Planner {
       readonly.insert(sid(eid(e)));
       acc->push_back({eid(e), Access::kRead, -1});
     }
+    acc->front().data = true;
     if (readonly.count(sid(out))) return nullptr;
     written.insert(sid(out));
     ParamView weight;
@@ -1677,30 +1709,32 @@ class Planner {
   }
 
   // Byte activations. An entry whose values the pattern of its producing
-  // matrix-product step bounds to int8 is stored as int8 values at the
-  // start of its pool when every read of it is by a matrix-product step that
-  // can take bytes (its data, or its residual operand) and comes right after
-  // its write (no write to the pool in between). For every other read of the
+  // convolution step (ByteStep) bounds to int8 is stored as int8 values at
+  // the start of its pool when every read of it is by a convolution step
+  // that takes bytes (its data, or its residual operand) and comes right
+  // after its write (no write to the pool in between). For every other read of the
   // pool the byte write counts as a write left out: the timeline of
   // decide_skips must show that no such read reaches the pool's changed
   // bytes. Returns how many entries are bytes.
   int decide_bytes(std::vector<std::unique_ptr<Step>>& steps,
                    const std::vector<std::vector<Access>>& step_accesses) {
-    if (!t_ || !t_->pack_bytes) return 0;
+    if (!t_) return 0;
     struct Role {
-      ConvGemmStep* step;
+      ByteStep* step;
       int64_t x, final_eid, operand;
       const Access* final_write;
+      bool x_in_place;
+      int operand_stage;
     };
     std::vector<Role> roles;
     std::set<const Access*> byte_reads;  // reads their step can take as bytes
     std::vector<size_t> candidates;      // roles whose final entry may be bytes
     for (size_t s = 0; s < steps.size(); ++s) {
-      auto* conv = dynamic_cast<ConvGemmStep*>(steps[s].get());
-      if (!conv) continue;
-      const ChainPlan& cp = conv->chain_plan();
+      auto* step = dynamic_cast<ByteStep*>(steps[s].get());
+      if (!step || !step->takes_bytes()) continue;
+      const ChainPlan& cp = step->chain_plan();
       const kernels::Chain shape = cp.shape_only();
-      Role r{conv, conv->data_eid(), cp.final_eid, kNoEntry, nullptr};
+      Role r{step, step->data_eid(), cp.final_eid, kNoEntry, nullptr, step->data_in_place(), -1};
       int32_t lo = 0, hi = -1;  // the final values' bounds
       switch (shape.pattern) {
         case kernels::Pattern::kClamp:
@@ -1711,15 +1745,22 @@ class Planner {
         case kernels::Pattern::kResidual:
           lo = shape.lo2;
           hi = shape.hi2;
-          for (const StagePlan& st : cp.stages) {
-            if (st.proto.op == StageOp::kBinary) r.operand = st.operand_eid;
+          for (size_t k = 0; k < cp.stages.size(); ++k) {
+            if (cp.stages[k].proto.op != StageOp::kBinary) continue;
+            r.operand = cp.stages[k].operand_eid;
+            r.operand_stage = static_cast<int>(k);
           }
           break;
         default:
           break;
       }
+      // Data read in place by a chain stage by stage: never bytes.
+      const bool x_ok = !r.x_in_place || shape.pattern != kernels::Pattern::kGeneric;
       for (const Access& a : step_accesses[s]) {
-        if (a.type == Access::kRead && (a.eid == r.x || a.eid == r.operand)) byte_reads.insert(&a);
+        if (a.type == Access::kRead &&
+            ((a.data && x_ok) || (r.operand_stage >= 0 && a.stage == r.operand_stage))) {
+          byte_reads.insert(&a);
+        }
         if (a.type != Access::kRead && a.eid == r.final_eid) r.final_write = &a;
       }
       if (lo >= -128 && hi <= 127 && lo <= hi && r.final_write && r.final_write->candidate >= 0) {
@@ -1752,18 +1793,23 @@ class Planner {
         for (const Access* a : reads) exempt_.erase(a);
       }
     }
-    // A residual operand read in the pool the step writes is read and written
-    // at the same index: both int8 or neither. (Leaving an entry int32 never
-    // breaks a read: its reads follow its write directly.)
+    // A residual operand (or data read in place) in the pool the step
+    // writes is read and written at the same index: both int8 or neither.
+    // (Leaving an entry int32 never breaks a read: its reads follow its
+    // write directly.)
+    auto pair = [&](int64_t in, int64_t out) {
+      if (in == kNoEntry || sid(in) != sid(out) || bytes.count(in) == bytes.count(out)) {
+        return false;
+      }
+      bytes.erase(in);
+      bytes.erase(out);
+      return true;
+    };
     for (bool changed = true; changed;) {
       changed = false;
       for (const Role& r : roles) {
-        if (r.operand == kNoEntry || sid(r.operand) != sid(r.final_eid)) continue;
-        if (bytes.count(r.operand) != bytes.count(r.final_eid)) {
-          bytes.erase(r.operand);
-          bytes.erase(r.final_eid);
-          changed = true;
-        }
+        changed = pair(r.operand, r.final_eid) || changed;
+        if (r.x_in_place) changed = pair(r.x, r.final_eid) || changed;
       }
     }
     for (const Role& r : roles) {

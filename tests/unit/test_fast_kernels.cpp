@@ -341,9 +341,16 @@ TEST_CASE("depthwise byte kernel: plain sums, and no plane past int8", "[fast]")
     }
     std::vector<uint8_t> bytes(static_cast<size_t>(d.size()));
     std::vector<int32_t> got(static_cast<size_t>(oh * ow + 16), 77);
-    REQUIRE(t->depthwise_u8(x.data(), h, w, wpack.data(), 128 * sum, fh, fw, sh, sw, ph, pw, dh,
-                            dw, oh, ow, got.data(), bytes.data(), nullptr));
+    REQUIRE(t->depthwise_u8(x.data(), nullptr, h, w, wpack.data(), 128 * sum, fh, fw, sh, sw, ph,
+                            pw, dh, dw, oh, ow, got.data(), bytes.data(), nullptr));
     INFO("plane " << g.str());
+    CHECK(std::vector<int32_t>(got.begin(), got.begin() + oh * ow) == want);
+    CHECK(std::all_of(got.begin() + oh * ow, got.end(), [](int32_t v) { return v == 77; }));
+    // The same plane as int8 values.
+    const std::vector<int8_t> x8(x.begin(), x.end());
+    std::fill(got.begin(), got.end(), 77);
+    REQUIRE(t->depthwise_u8(nullptr, x8.data(), h, w, wpack.data(), 128 * sum, fh, fw, sh, sw, ph,
+                            pw, dh, dw, oh, ow, got.data(), bytes.data(), nullptr));
     CHECK(std::vector<int32_t>(got.begin(), got.begin() + oh * ow) == want);
     CHECK(std::all_of(got.begin() + oh * ow, got.end(), [](int32_t v) { return v == 77; }));
     // One value past int8 where a tap reads: declined, nothing written.
@@ -356,8 +363,8 @@ TEST_CASE("depthwise byte kernel: plain sums, and no plane past int8", "[fast]")
     if (at < 0) continue;
     x[static_cast<size_t>(at)] = pick(rng, 0, 1) ? 128 : -129;
     std::fill(got.begin(), got.end(), 77);
-    CHECK_FALSE(t->depthwise_u8(x.data(), h, w, wpack.data(), 128 * sum, fh, fw, sh, sw, ph, pw,
-                                dh, dw, oh, ow, got.data(), bytes.data(), nullptr));
+    CHECK_FALSE(t->depthwise_u8(x.data(), nullptr, h, w, wpack.data(), 128 * sum, fh, fw, sh, sw,
+                                ph, pw, dh, dw, oh, ow, got.data(), bytes.data(), nullptr));
     CHECK(std::all_of(got.begin(), got.end(), [](int32_t v) { return v == 77; }));
   }
 }
@@ -504,17 +511,17 @@ TEST_CASE("fused plans keep every byte under hostile storage plans", "[fast]") {
   CHECK(tested >= 20);
 }
 
-// Byte activations: a block of matrix-product steps whose entries fit int8
+// Byte activations: a block of convolution steps whose entries fit int8
 // (conv -> shift -> relu -> conv -> shift -> residual add -> shift -> clip ->
-// conv, 1x1 and 3x3, strides 1 and 2, padding, planes small enough for the
+// conv, 1x1 and 3x3, some depthwise, strides 1 and 2, padding, planes small enough for the
 // transposed product and large enough for the tiled one), under the
 // builder's storage (one pool an entry), a network's (in-place shifts and
 // adds), or random pools; several inferences in a row. The planner must
 // keep some entries as bytes on AVX-512 (else this tests nothing).
-TEST_CASE("byte activations between matrix products equal the scalar executor", "[fast]") {
+TEST_CASE("byte activations between convolutions equal the scalar executor", "[fast]") {
   std::mt19937 rng(777);
   int tested = 0, with_bytes = 0;
-  for (int iter = 0; iter < 90; ++iter) {
+  for (int iter = 0; iter < 400; ++iter) {
     ModelBuilder b;
     const int64_t n = pick(rng, 1, 2), c = pick(rng, 1, 9), o = pick(rng, 1, 20);
     const int64_t h = iter % 3 == 0 ? pick(rng, 20, 40) : pick(rng, 2, 14), w = pick(rng, 2, 40);
@@ -524,17 +531,18 @@ TEST_CASE("byte activations between matrix products equal the scalar executor", 
     int tag = 0;
     std::vector<std::vector<int>> convs;  // each conv2d node, then its inputs
     auto conv = [&](int in, int64_t ci, int64_t co, int64_t k, int64_t stride,
-                    std::vector<int64_t>* s) {
+                    std::vector<int64_t>* s, int64_t groups = 1) {
       const int64_t pad = k / 2;
       const std::string t = std::to_string(tag++);
-      int wt = b.param("w" + t, {co, ci, k, k}, 8, random_values(rng, co * ci * k * k, 127));
+      int wt = b.param("w" + t, {co, ci / groups, k, k}, 8,
+                       random_values(rng, co * (ci / groups) * k * k, 127));
       int bias = b.param("b" + t, {co}, 14, random_values(rng, co, 5000));
       *s = {(*s)[0], co, ((*s)[2] + 2 * pad - k) / stride + 1, ((*s)[3] + 2 * pad - k) / stride + 1};
-      what += " conv" + std::to_string(k) + "s" + std::to_string(stride);
+      what += std::string(groups > 1 ? " dw" : " conv") + std::to_string(k) + "s" + std::to_string(stride);
       const int y = b.op("conv2d",
                          {{"channels", std::to_string(co)}, {"kernel_size", shape_attr(k, k)},
                           {"strides", shape_attr(stride, stride)}, {"padding", shape_attr(pad, pad)},
-                          {"use_bias", "True"}},
+                          {"groups", std::to_string(groups)}, {"use_bias", "True"}},
                          {in, wt, bias}, *s);
       convs.push_back({y, in, wt, bias});
       return y;
@@ -547,14 +555,22 @@ TEST_CASE("byte activations between matrix products equal the scalar executor", 
     std::vector<int64_t> s{n, c, h, w};
     int y = conv(x, c, o, pick(rng, 0, 1) ? 3 : 1, pick(rng, 1, 2), &s);
     int a = b.op("relu", {}, {shift(y, s, static_cast<int>(pick(rng, 2, 8)))}, s);
-    y = conv(a, o, o, pick(rng, 0, 1) ? 3 : 1, 1, &s);
+    // The middle convolution (whose output meets the residual operand) and
+    // the last one are sometimes depthwise.
+    y = conv(a, o, o, pick(rng, 0, 1) ? 3 : 1, 1, &s, pick(rng, 0, 1) ? o : 1);
     y = shift(y, s, 8);
-    int sum = b.op("elemwise_add", {}, pick(rng, 0, 1) ? std::vector<int>{y, a} : std::vector<int>{a, y}, s);
-    y = shift(sum, s, 8);
+    // The node a network's plan puts where `a` is (see below).
+    int sum = y;
+    if (pick(rng, 0, 2) != 0) {
+      sum = b.op("elemwise_add", {}, pick(rng, 0, 1) ? std::vector<int>{y, a} : std::vector<int>{a, y}, s);
+      y = shift(sum, s, 8);
+      what += " residual";
+    }
     int r = pick(rng, 0, 1) ? b.op("relu", {}, {y}, s)
                             : b.op("clip", {{"a_min", "-100"}, {"a_max", std::to_string(pick(rng, 0, 127))}}, {y}, s);
-    const int64_t o2 = pick(rng, 1, 12);
-    int z = conv(r, o, o2, pick(rng, 0, 1) ? 3 : 1, pick(rng, 1, 2), &s);
+    const bool dw = pick(rng, 0, 2) == 0;
+    const int64_t o2 = dw ? o : pick(rng, 1, 12);
+    int z = conv(r, o, o2, pick(rng, 0, 1) ? 3 : 1, pick(rng, 1, 2), &s, dw ? o : 1);
     z = b.op("relu", {}, {shift(z, s, 8)}, s);
     // Sometimes the residual block's input or output is a head too (an
     // entry read by the caller stays int32).
@@ -597,7 +613,7 @@ TEST_CASE("byte activations between matrix products equal the scalar executor", 
       if (got.plan.find("byte entries 0") == std::string::npos) ++with_bytes;
     }
   }
-  CHECK(tested >= 80);
+  CHECK(tested >= 360);
   if (cvm::detected_isa() >= cvm::Isa::kAvx512) {
     WARN("plans with byte entries: " << with_bytes << " of " << tested);
     CHECK(with_bytes >= tested / 2);
