@@ -114,18 +114,33 @@ class FusedStep : public Step {
   ChainPlan chain_;
 };
 
-// A fused step that can read its data as int8 values and store its chain's
-// final entry as int8 values (byte activations, Planner::decide_bytes).
-class ByteStep : public FusedStep {
+// A step that can read its data as int8 values and store its output as
+// int8 values (byte activations, Planner::decide_bytes).
+class ByteIO {
  public:
-  using FusedStep::FusedStep;
-  virtual int64_t data_eid() const = 0;
+  virtual ~ByteIO() = default;
+  // The entries read as data (the reads marked Access::data).
+  virtual std::vector<int64_t> data_eids() const = 0;
   // Whether the step has the byte path at all.
   virtual bool takes_bytes() const = 0;
   // Whether the step may write where its data is, each value after reading
-  // the data at the same index (then the data and the final entry must be
-  // both bytes or neither when they share a pool).
+  // the data at the same index (then the data and the output must be both
+  // bytes or neither when they share a pool).
   virtual bool data_in_place() const = 0;
+  // Reads and writes as int8 the entries of `bytes` it uses.
+  virtual void use_bytes(const std::set<int64_t>& bytes) = 0;
+};
+
+// A fused step with byte activations: its output is its chain's final entry.
+class ByteStep : public FusedStep, public ByteIO {
+ public:
+  using FusedStep::FusedStep;
+  void use_bytes(const std::set<int64_t>& bytes) override {
+    set_data_bytes(bytes.count(data_eids().front()) > 0);
+    chain_.final_bytes = bytes.count(chain_.final_eid) > 0;
+  }
+
+ protected:
   virtual void set_data_bytes(bool on) = 0;
 };
 
@@ -489,7 +504,7 @@ class ConvGemmStep : public ByteStep {
   }
   const char* kind() const override { return "conv_gemm"; }
   std::vector<uint32_t> nodes() const override { return nodes_; }
-  int64_t data_eid() const override { return x_; }
+  std::vector<int64_t> data_eids() const override { return {x_}; }
   bool takes_bytes() const override { return t_->pack_bytes != nullptr; }
   // The data is packed before anything is written (pack_first).
   bool data_in_place() const override { return false; }
@@ -865,7 +880,7 @@ class DepthwiseStep : public ByteStep {
   }
   const char* kind() const override { return "depthwise"; }
   std::vector<uint32_t> nodes() const override { return nodes_; }
-  int64_t data_eid() const override { return x_; }
+  std::vector<int64_t> data_eids() const override { return {x_}; }
   // Only the byte kernel (every plane through it).
   bool takes_bytes() const override { return bytes_.ok; }
   bool data_in_place() const override { return copy_first_; }
@@ -1030,26 +1045,52 @@ class DenseStep : public FusedStep {
 // ---------------------------------------------------------------------------
 // max_pool2d.
 
-class MaxPoolStep : public NodeStep {
+class MaxPoolStep : public NodeStep, public ByteIO {
  public:
   MaxPoolStep(uint32_t nid, const kernels::Table* t, const ConvShape& g, int64_t x_eid,
               int64_t y_eid)
       : NodeStep(nid), t_(t), g_(g), x_(x_eid), y_(y_eid) {}
 
   size_t thread_words() const override {
-    return static_cast<size_t>(kernels::max_pool_scratch(g_.w, g_.fw, g_.sw, g_.ow, t_->lanes));
+    // The kernel's scratch, then a plane and an output plane as int32 for
+    // byte activations.
+    return static_cast<size_t>(kernels::max_pool_scratch(g_.w, g_.fw, g_.sw, g_.ow, t_->lanes) +
+                               (x_bytes_ ? g_.h * g_.w : 0) + (y_bytes_ ? g_.pixels() : 0));
   }
   const char* kind() const override { return "max_pool"; }
+  std::vector<int64_t> data_eids() const override { return {x_}; }
+  bool takes_bytes() const override { return true; }
+  bool data_in_place() const override { return false; }  // never shares storage
+  void use_bytes(const std::set<int64_t>& bytes) override {
+    x_bytes_ = bytes.count(x_) > 0;
+    y_bytes_ = bytes.count(y_) > 0;
+  }
 
   void run(ExecContext& ctx) const override {
     const int32_t* x = ctx.data(x_);
     int32_t* y = ctx.data(y_);
-    const double work = static_cast<double>(g_.n) * g_.c * (g_.h * g_.w + g_.pixels() * 4);
+    const int64_t plane = g_.h * g_.w, pixels = g_.pixels();
+    const double work = static_cast<double>(g_.n) * g_.c * (plane + pixels * 4);
     parallel(ctx, g_.n * g_.c, threads_for(ctx, work), [&](int64_t b, int64_t e, int thread) {
       int32_t* scratch = reinterpret_cast<int32_t*>(ctx.scratch[thread]);
+      int32_t* wide = scratch + kernels::max_pool_scratch(g_.w, g_.fw, g_.sw, g_.ow, t_->lanes);
+      int32_t* out = wide + (x_bytes_ ? plane : 0);
       for (int64_t i = b; i < e; ++i) {
-        t_->max_pool(x + i * g_.h * g_.w, g_.h, g_.w, g_.fh, g_.fw, g_.sh, g_.sw, g_.ph, g_.pw,
-                     g_.oh, g_.ow, y + i * g_.pixels(), scratch);
+        // Byte activations: the plane widened, the output narrowed (the max
+        // of int8 values is one of them).
+        const int32_t* src = x + i * plane;
+        if (x_bytes_) {
+          const int8_t* x8 = reinterpret_cast<const int8_t*>(x) + i * plane;
+          for (int64_t k = 0; k < plane; ++k) wide[k] = x8[k];
+          src = wide;
+        }
+        int32_t* dst = y_bytes_ ? out : y + i * pixels;
+        t_->max_pool(src, g_.h, g_.w, g_.fh, g_.fw, g_.sh, g_.sw, g_.ph, g_.pw, g_.oh, g_.ow, dst,
+                     scratch);
+        if (y_bytes_) {
+          int8_t* y8 = reinterpret_cast<int8_t*>(y) + i * pixels;
+          for (int64_t k = 0; k < pixels; ++k) y8[k] = static_cast<int8_t>(out[k]);
+        }
       }
     });
   }
@@ -1058,13 +1099,14 @@ class MaxPoolStep : public NodeStep {
   const kernels::Table* t_;
   ConvShape g_;
   int64_t x_, y_;
+  bool x_bytes_ = false, y_bytes_ = false;
 };
 
 // ---------------------------------------------------------------------------
 // concatenate: pieces of rows copied in parallel (the output shares storage
 // with no input).
 
-class ConcatStep : public NodeStep {
+class ConcatStep : public NodeStep, public ByteIO {
  public:
   // A copy of `len` values from input `input` at `from` to the output at `to`.
   struct Piece {
@@ -1077,6 +1119,14 @@ class ConcatStep : public NodeStep {
       : NodeStep(nid), inputs_(std::move(inputs)), out_(out), pieces_(std::move(pieces)),
         size_(size) {}
   const char* kind() const override { return "concat"; }
+  std::vector<int64_t> data_eids() const override { return inputs_; }
+  bool takes_bytes() const override { return true; }
+  bool data_in_place() const override { return false; }  // never shares storage
+  void use_bytes(const std::set<int64_t>& bytes) override {
+    in_bytes_.clear();
+    for (int64_t x : inputs_) in_bytes_.push_back(bytes.count(x) > 0);
+    out_bytes_ = bytes.count(out_) > 0;
+  }
 
   void run(ExecContext& ctx) const override {
     std::vector<const int32_t*> x(inputs_.size());
@@ -1086,7 +1136,23 @@ class ConcatStep : public NodeStep {
     parallel(ctx, n, threads_for(ctx, static_cast<double>(size_)), [&](int64_t b, int64_t e, int) {
       for (int64_t i = b; i < e; ++i) {
         const Piece& p = pieces_[static_cast<size_t>(i)];
-        std::memcpy(y + p.to, x[p.input] + p.from, static_cast<size_t>(p.len) * sizeof(int32_t));
+        const bool in8 = !in_bytes_.empty() && in_bytes_[p.input];
+        const size_t len = static_cast<size_t>(p.len);
+        if (!in8 && !out_bytes_) {
+          std::memcpy(y + p.to, x[p.input] + p.from, len * sizeof(int32_t));
+          continue;
+        }
+        // Byte activations (an int8 output has int8 values only).
+        const int8_t* src8 = reinterpret_cast<const int8_t*>(x[p.input]) + p.from;
+        const int32_t* src = x[p.input] + p.from;
+        int8_t* y8 = reinterpret_cast<int8_t*>(y) + p.to;
+        if (in8 && out_bytes_) {
+          std::memcpy(y8, src8, len);
+        } else if (in8) {
+          for (size_t k = 0; k < len; ++k) y[p.to + static_cast<int64_t>(k)] = src8[k];
+        } else {
+          for (size_t k = 0; k < len; ++k) y8[k] = static_cast<int8_t>(src[k]);
+        }
       }
     });
   }
@@ -1096,6 +1162,8 @@ class ConcatStep : public NodeStep {
   int64_t out_;
   std::vector<Piece> pieces_;
   int64_t size_;
+  std::vector<bool> in_bytes_;  // empty: none
+  bool out_bytes_ = false;
 };
 
 // ---------------------------------------------------------------------------
@@ -1549,6 +1617,7 @@ class Planner {
       return nullptr;
     }
     acc->push_back({x, Access::kRead, -1});
+    acc->back().data = true;
     acc->push_back({out, Access::kWriteWhole, -1});
     *used = 1;
     return std::make_unique<MaxPoolStep>(nid, t_, g, x, out);
@@ -1586,7 +1655,10 @@ class Planner {
       inputs.push_back(x);
     }
     if (offset != out_row) return nullptr;
-    for (int64_t x : inputs) acc->push_back({x, Access::kRead, -1});
+    for (int64_t x : inputs) {
+      acc->push_back({x, Access::kRead, -1});
+      acc->back().data = true;
+    }
     acc->push_back({out, Access::kWriteWhole, -1});
     *used = 1;
     return std::make_unique<ConcatStep>(nid, std::move(inputs), out, std::move(pieces),
@@ -1708,88 +1780,105 @@ class Planner {
     return out;
   }
 
-  // Byte activations. An entry whose values the pattern of its producing
-  // convolution step (ByteStep) bounds to int8 is stored as int8 values at
-  // the start of its pool when every read of it is by a convolution step
-  // that takes bytes (its data, or its residual operand) and comes right
-  // after its write (no write to the pool in between). For every other read of the
-  // pool the byte write counts as a write left out: the timeline of
-  // decide_skips must show that no such read reaches the pool's changed
-  // bytes. Returns how many entries are bytes.
+  // Byte activations. An entry whose values are provably int8 -- the
+  // pattern of its producing fused step bounds them, or it is the output of
+  // a max_pool2d or concatenate of such entries -- is stored as int8 values at the start
+  // of its pool when every read of it is by a step that takes bytes (ByteIO:
+  // its data, or a residual operand) and comes right after its write (no
+  // write to the pool in between). For every other read of the pool the
+  // byte write counts as a write left out: the timeline of decide_skips must
+  // show that no such read reaches the pool's changed bytes. Returns how many
+  // entries are bytes.
   int decide_bytes(std::vector<std::unique_ptr<Step>>& steps,
                    const std::vector<std::vector<Access>>& step_accesses) {
     if (!t_) return 0;
     struct Role {
-      ByteStep* step;
-      int64_t x, final_eid, operand;
-      const Access* final_write;
+      ByteIO* io;
+      FusedStep* fused;  // null for max_pool2d, concatenate
+      std::vector<int64_t> xs;
+      int64_t out, operand;
+      const Access* out_write;
       bool x_in_place;
       int operand_stage;
+      bool bounded;  // by the pattern; else int8 when all the data's values are
     };
+    std::set<int64_t> int8_values;  // entries whose values are provably int8
     std::vector<Role> roles;
     std::set<const Access*> byte_reads;  // reads their step can take as bytes
-    std::vector<size_t> candidates;      // roles whose final entry may be bytes
     for (size_t s = 0; s < steps.size(); ++s) {
-      auto* step = dynamic_cast<ByteStep*>(steps[s].get());
-      if (!step || !step->takes_bytes()) continue;
-      const ChainPlan& cp = step->chain_plan();
-      const kernels::Chain shape = cp.shape_only();
-      Role r{step, step->data_eid(), cp.final_eid, kNoEntry, nullptr, step->data_in_place(), -1};
-      int32_t lo = 0, hi = -1;  // the final values' bounds
-      switch (shape.pattern) {
-        case kernels::Pattern::kClamp:
-        case kernels::Pattern::kShiftClamp:
-          lo = shape.lo1;
-          hi = shape.hi1;
-          break;
-        case kernels::Pattern::kResidual:
-          lo = shape.lo2;
-          hi = shape.hi2;
-          for (size_t k = 0; k < cp.stages.size(); ++k) {
-            if (cp.stages[k].proto.op != StageOp::kBinary) continue;
-            r.operand = cp.stages[k].operand_eid;
-            r.operand_stage = static_cast<int>(k);
-          }
-          break;
-        default:
-          break;
+      auto* io = dynamic_cast<ByteIO*>(steps[s].get());
+      if (!io || !io->takes_bytes()) continue;
+      auto* fused = dynamic_cast<FusedStep*>(steps[s].get());
+      Role r{io, fused, io->data_eids(), kNoEntry, kNoEntry, nullptr, io->data_in_place(), -1,
+             false};
+      bool x_ok = true;
+      if (fused) {
+        const ChainPlan& cp = fused->chain_plan();
+        const kernels::Chain shape = cp.shape_only();
+        r.out = cp.final_eid;
+        int32_t lo = 0, hi = -1;  // the final values' bounds
+        switch (shape.pattern) {
+          case kernels::Pattern::kClamp:
+          case kernels::Pattern::kShiftClamp:
+            lo = shape.lo1;
+            hi = shape.hi1;
+            break;
+          case kernels::Pattern::kResidual:
+            lo = shape.lo2;
+            hi = shape.hi2;
+            for (size_t k = 0; k < cp.stages.size(); ++k) {
+              if (cp.stages[k].proto.op != StageOp::kBinary) continue;
+              r.operand = cp.stages[k].operand_eid;
+              r.operand_stage = static_cast<int>(k);
+            }
+            break;
+          default:
+            break;
+        }
+        r.bounded = lo >= -128 && hi <= 127 && lo <= hi;
+        // Data read in place by a chain stage by stage: never bytes.
+        x_ok = !r.x_in_place || shape.pattern != kernels::Pattern::kGeneric;
+      } else {
+        r.out = g_.entry_id(steps[s]->nodes().front(), 0);
       }
-      // Data read in place by a chain stage by stage: never bytes.
-      const bool x_ok = !r.x_in_place || shape.pattern != kernels::Pattern::kGeneric;
       for (const Access& a : step_accesses[s]) {
         if (a.type == Access::kRead &&
             ((a.data && x_ok) || (r.operand_stage >= 0 && a.stage == r.operand_stage))) {
           byte_reads.insert(&a);
         }
-        if (a.type != Access::kRead && a.eid == r.final_eid) r.final_write = &a;
-      }
-      if (lo >= -128 && hi <= 127 && lo <= hi && r.final_write && r.final_write->candidate >= 0) {
-        candidates.push_back(roles.size());
+        if (a.type != Access::kRead && a.eid == r.out) r.out_write = &a;
       }
       roles.push_back(r);
     }
+    // In step order, so that a step bounded by its data knows the data's
+    // bounds.
     std::set<int64_t> bytes;
-    for (size_t c : candidates) {
-      const Role& r = roles[c];
-      const std::vector<const Access*>& pool = by_pool_[sid(r.final_eid)];
+    for (const Role& r : roles) {
+      if (r.bounded || (!r.fused && std::all_of(r.xs.begin(), r.xs.end(), [&](int64_t x) {
+                          return int8_values.count(x) > 0;
+                        }))) {
+        int8_values.insert(r.out);
+      }
+      if (!r.out_write || !int8_values.count(r.out)) continue;
+      const std::vector<const Access*>& pool = by_pool_[sid(r.out)];
       std::vector<const Access*> reads;
       const Access* last_write = nullptr;
       bool ok = true;
       for (const Access* a : pool) {
         if (a->type != Access::kRead) {
           last_write = a;
-        } else if (a->eid == r.final_eid) {
-          ok = ok && byte_reads.count(a) && last_write == r.final_write;
+        } else if (a->eid == r.out) {
+          ok = ok && byte_reads.count(a) && last_write == r.out_write;
           reads.push_back(a);
         }
       }
       if (!ok) continue;
-      skipped_[static_cast<size_t>(r.final_write->candidate)] = true;
+      byte_writes_.insert(r.out_write);
       exempt_.insert(reads.begin(), reads.end());
       if (pool_consistent(pool)) {
-        bytes.insert(r.final_eid);
+        bytes.insert(r.out);
       } else {
-        skipped_[static_cast<size_t>(r.final_write->candidate)] = false;
+        byte_writes_.erase(r.out_write);
         for (const Access* a : reads) exempt_.erase(a);
       }
     }
@@ -1808,22 +1897,22 @@ class Planner {
     for (bool changed = true; changed;) {
       changed = false;
       for (const Role& r : roles) {
-        changed = pair(r.operand, r.final_eid) || changed;
-        if (r.x_in_place) changed = pair(r.x, r.final_eid) || changed;
+        changed = pair(r.operand, r.out) || changed;
+        if (r.x_in_place) changed = pair(r.xs.front(), r.out) || changed;
       }
     }
     for (const Role& r : roles) {
-      r.step->set_data_bytes(bytes.count(r.x) > 0);
-      ChainPlan& cp = r.step->chain_plan();
-      cp.final_bytes = bytes.count(r.final_eid) > 0;
-      cp.operand_bytes = r.operand != kNoEntry && bytes.count(r.operand) > 0;
+      r.io->use_bytes(bytes);
+      if (r.fused) {
+        r.fused->chain_plan().operand_bytes = r.operand != kNoEntry && bytes.count(r.operand) > 0;
+      }
     }
     return static_cast<int>(bytes.size());
   }
 
   // Simulates one pool over consecutive inferences: bytes [lo, hi) may
-  // differ from the plain executor's (writes in skipped_ left out, reads in
-  // exempt_ not counted). The pools start equal; each inference starts from
+  // differ from the plain executor's (writes in skipped_ left out, those in
+  // byte_writes_ counted as left out, reads in exempt_ not counted). The pools start equal; each inference starts from
   // the previous one's end state. False when a read can see differing bytes;
   // true once the end state repeats (every later inference then behaves the
   // same).
@@ -1837,7 +1926,8 @@ class Planner {
         if (a->type == Access::kRead) {
           if (exempt_.count(a)) continue;
           if (lo < hi && n > lo) return false;
-        } else if (a->candidate >= 0 && skipped[static_cast<size_t>(a->candidate)]) {
+        } else if ((a->candidate >= 0 && skipped[static_cast<size_t>(a->candidate)]) ||
+                   byte_writes_.count(a)) {
           hi = std::max(hi, n);
           lo = 0;
         } else if (a->type == Access::kWriteWhole && lo < hi) {
@@ -1864,7 +1954,7 @@ class Planner {
   std::vector<Access> heads_;
   std::map<int, std::vector<const Access*>> by_pool_;
   std::vector<bool> skipped_;
-  std::set<const Access*> exempt_;
+  std::set<const Access*> byte_writes_, exempt_;
   std::map<int64_t, std::set<uint32_t>> packed_;  // weight entry -> nodes using it packed
 };
 

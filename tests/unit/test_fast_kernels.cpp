@@ -513,7 +513,8 @@ TEST_CASE("fused plans keep every byte under hostile storage plans", "[fast]") {
 
 // Byte activations: a block of convolution steps whose entries fit int8
 // (conv -> shift -> relu -> conv -> shift -> residual add -> shift -> clip ->
-// conv, 1x1 and 3x3, some depthwise, strides 1 and 2, padding, planes small enough for the
+// conv [-> max_pool2d] [-> concatenate with a conv branch] -> conv; 1x1 and
+// 3x3, some depthwise, strides 1 and 2, padding, planes small enough for the
 // transposed product and large enough for the tiled one), under the
 // builder's storage (one pool an entry), a network's (in-place shifts and
 // adds), or random pools; several inferences in a row. The planner must
@@ -529,7 +530,8 @@ TEST_CASE("byte activations between convolutions equal the scalar executor", "[f
     std::string what = "bytes n" + std::to_string(n) + " c" + std::to_string(c) + " o" +
                        std::to_string(o) + " " + std::to_string(h) + "x" + std::to_string(w);
     int tag = 0;
-    std::vector<std::vector<int>> convs;  // each conv2d node, then its inputs
+    // Each conv2d, max_pool2d and concatenate node, then its inputs.
+    std::vector<std::vector<int>> convs;
     auto conv = [&](int in, int64_t ci, int64_t co, int64_t k, int64_t stride,
                     std::vector<int64_t>* s, int64_t groups = 1) {
       const int64_t pad = k / 2;
@@ -572,11 +574,39 @@ TEST_CASE("byte activations between convolutions equal the scalar executor", "[f
     const int64_t o2 = dw ? o : pick(rng, 1, 12);
     int z = conv(r, o, o2, pick(rng, 0, 1) ? 3 : 1, pick(rng, 1, 2), &s, dw ? o : 1);
     z = b.op("relu", {}, {shift(z, s, 8)}, s);
+    const int z1 = z;
+    // Then sometimes max_pool2d, sometimes concatenate with a branch, and a
+    // last 1x1 convolution.
+    if (pick(rng, 0, 1)) {
+      const int64_t k = pick(rng, 1, 3), st = pick(rng, 1, 2), p = pick(rng, 0, k - 1);
+      if (s[2] + 2 * p >= k && s[3] + 2 * p >= k) {
+        s = {s[0], s[1], (s[2] + 2 * p - k) / st + 1, (s[3] + 2 * p - k) / st + 1};
+        const int in = z;
+        z = b.op("max_pool2d",
+                 {{"pool_size", shape_attr(k, k)}, {"strides", shape_attr(st, st)},
+                  {"padding", shape_attr(p, p)}},
+                 {in}, s);
+        convs.push_back({z, in});
+        what += " pool" + std::to_string(k) + "s" + std::to_string(st) + "p" + std::to_string(p);
+      }
+    }
+    if (pick(rng, 0, 1)) {
+      std::vector<int64_t> qs = s;
+      int q = conv(z, s[1], pick(rng, 1, 8), pick(rng, 0, 1) ? 3 : 1, 1, &qs);
+      q = b.op("relu", {}, {shift(q, qs, 8)}, qs);
+      s[1] += qs[1];
+      const int cat = b.op("concatenate", {{"axis", "1"}}, pick(rng, 0, 1) ? std::vector<int>{z, q} : std::vector<int>{q, z}, s);
+      convs.push_back({cat, z, q});
+      z = cat;
+      what += " concat";
+    }
+    z = b.op("relu", {}, {shift(conv(z, s[1], pick(rng, 1, 6), 1, 1, &s), s, 8)}, s);
     // Sometimes the residual block's input or output is a head too (an
     // entry read by the caller stays int32).
-    switch (pick(rng, 0, 3)) {
+    switch (pick(rng, 0, 4)) {
       case 0: b.set_heads({z, r}); what += " head r"; break;
       case 1: b.set_heads({z, a}); what += " head a"; break;
+      case 2: b.set_heads({z, z1}); what += " head z1"; break;
       default: break;
     }
     const int mode = iter % 3;
@@ -594,8 +624,8 @@ TEST_CASE("byte activations between convolutions equal the scalar executor", "[f
       for (int i = 0; i <= z; ++i) {
         if (pick(rng, 0, 2) != 0) b.set_storage(i, static_cast<int>(pick(rng, 0, pools)));
       }
-      // A convolution may not write where its inputs are (the model would
-      // not load).
+      // These may not write where their inputs are (the model would not
+      // load).
       for (const std::vector<int>& cv : convs) {
         for (size_t k = 1; k < cv.size(); ++k) {
           if (b.storage(cv[0]) == b.storage(cv[k])) b.set_storage(cv[0], 100 + cv[0]);
