@@ -3,6 +3,7 @@
 // scalar operators compute (the tests compare them byte for byte).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 #include "cvm/model.hpp"
@@ -205,6 +206,13 @@ struct Table {
                    int64_t sw, int64_t top, int64_t left, int64_t oh, int64_t ow, int32_t* out,
                    int32_t* scratch);
 
+  // The same on int8 values (byte activations): x and out hold int8,
+  // `scratch` max_pool_u8_scratch(w, pw, sw, ow, left) bytes. Null when the
+  // CPU lacks AVX-512 VBMI.
+  void (*max_pool_u8)(const int8_t* x, int64_t h, int64_t w, int64_t ph, int64_t pw, int64_t sh,
+                      int64_t sw, int64_t top, int64_t left, int64_t oh, int64_t ow, int8_t* out,
+                      int8_t* scratch) = nullptr;
+
   // dst[r * phase_stride + k] = src[k * s + r] for every k * s + r < count.
   void (*split_phases)(const int32_t* src, int64_t count, int64_t s, int32_t* dst,
                        int64_t phase_stride);
@@ -221,6 +229,13 @@ struct Table {
 inline int64_t max_pool_scratch(int64_t w, int64_t pw, int64_t sw, int64_t ow, int lanes) {
   const int64_t row = (ow + 2 * lanes) * sw + pw + w + lanes;
   return 2 * row + sw * lanes + 64;
+}
+
+// Bytes of max_pool_u8's scratch: a padded row and its window maxima, each
+// with a vector of slack.
+inline int64_t max_pool_u8_scratch(int64_t w, int64_t pw, int64_t sw, int64_t ow, int64_t left) {
+  const int64_t row = std::max((ow - 1) * sw + pw, left + w) + 128;
+  return 2 * row;
 }
 
 // The byte rows of depthwise_u8: `rows` padded rows of `stride` bytes, the

@@ -572,6 +572,48 @@ __attribute__((target("avx512vbmi"))) bool depthwise_u8(
 }
 #endif
 
+#if defined(__AVX512F__)
+// See Table::max_pool_u8: each output row is the column maxima of its input
+// rows (a padded row, -128 outside the plane: every window holds a value of
+// the plane, which is at least -128), then the maxima of each window of pw
+// columns, then every sw-th of those (vpermb).
+__attribute__((target("avx512vbmi"))) void max_pool_u8(
+    const int8_t* x, int64_t h, int64_t w, int64_t ph, int64_t pw, int64_t sh, int64_t sw,
+    int64_t top, int64_t left, int64_t oh, int64_t ow, int8_t* out, int8_t* scratch) {
+  const int64_t width = max_pool_u8_scratch(w, pw, sw, ow, left) / 2;  // 128 bytes of slack
+  int8_t* row = scratch;
+  int8_t* win = scratch + width;
+  const int64_t cols = (ow - 1) * sw + 1;  // window starts used
+  const int64_t per = 64 / sw;              // outputs per 64 window starts
+  alignas(64) uint8_t order[64];
+  for (int j = 0; j < 64; ++j) order[j] = static_cast<uint8_t>(j < per ? j * sw : 0);
+  const __m512i idx = _mm512_load_si512(order);
+  std::memset(row, -128, static_cast<size_t>(width));
+  for (int64_t r = 0; r < oh; ++r) {
+    const int64_t i0 = std::max<int64_t>(r * sh - top, 0);
+    const int64_t i1 = std::min(r * sh - top + ph, h);
+    for (int64_t c = 0; c < w; c += 64) {
+      const __mmask64 m = w - c >= 64 ? ~__mmask64{0} : (__mmask64{1} << (w - c)) - 1u;
+      __m512i v = _mm512_set1_epi8(-128);
+      for (int64_t i = i0; i < i1; ++i) v = _mm512_max_epi8(v, _mm512_maskz_loadu_epi8(m, x + i * w + c));
+      _mm512_mask_storeu_epi8(row + left + c, m, v);
+    }
+    for (int64_t j = 0; j < cols; j += 64) {
+      __m512i v = _mm512_loadu_si512(row + j);
+      for (int64_t k = 1; k < pw; ++k) v = _mm512_max_epi8(v, _mm512_loadu_si512(row + j + k));
+      _mm512_storeu_si512(win + j, v);
+    }
+    int8_t* o = out + r * ow;
+    for (int64_t q = 0; q < ow; q += per) {
+      const int64_t n = std::min(per, ow - q);
+      const __mmask64 m = n >= 64 ? ~__mmask64{0} : (__mmask64{1} << n) - 1u;
+      const __m512i v = _mm512_loadu_si512(win + q * sw);
+      _mm512_mask_storeu_epi8(o + q, m, sw == 1 ? v : _mm512_permutexvar_epi8(idx, v));
+    }
+  }
+}
+#endif
+
 // ------------------------------------------------------ reductions
 
 void reduce_rows(const int32_t* x, int64_t rows, int64_t inner, bool max, int32_t* y) {
@@ -1103,7 +1145,10 @@ Table make_table() {
   t.depthwise_direct = depthwise_direct;
 #if defined(__AVX512F__)
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512vbmi")) t.depthwise_u8 = depthwise_u8;
+  if (__builtin_cpu_supports("avx512vbmi")) {
+    t.depthwise_u8 = depthwise_u8;
+    t.max_pool_u8 = max_pool_u8;
+  }
 #endif
   t.max_pool = max_pool;
   t.split_phases = split_phases;

@@ -1053,7 +1053,11 @@ class MaxPoolStep : public NodeStep, public ByteIO {
 
   size_t thread_words() const override {
     // The kernel's scratch, then a plane and an output plane as int32 for
-    // byte activations.
+    // byte activations (or the byte kernel's scratch).
+    if (bytes_kernel()) {
+      return static_cast<size_t>(
+          (kernels::max_pool_u8_scratch(g_.w, g_.fw, g_.sw, g_.ow, g_.pw) + 3) / 4);
+    }
     return static_cast<size_t>(kernels::max_pool_scratch(g_.w, g_.fw, g_.sw, g_.ow, t_->lanes) +
                                (x_bytes_ ? g_.h * g_.w : 0) + (y_bytes_ ? g_.pixels() : 0));
   }
@@ -1071,6 +1075,18 @@ class MaxPoolStep : public NodeStep, public ByteIO {
     int32_t* y = ctx.data(y_);
     const int64_t plane = g_.h * g_.w, pixels = g_.pixels();
     const double work = static_cast<double>(g_.n) * g_.c * (plane + pixels * 4);
+    if (bytes_kernel()) {
+      const int8_t* x8 = reinterpret_cast<const int8_t*>(x);
+      int8_t* y8 = reinterpret_cast<int8_t*>(y);
+      parallel(ctx, g_.n * g_.c, threads_for(ctx, work / 4), [&](int64_t b, int64_t e, int thread) {
+        int8_t* scratch = reinterpret_cast<int8_t*>(ctx.scratch[thread]);
+        for (int64_t i = b; i < e; ++i) {
+          t_->max_pool_u8(x8 + i * plane, g_.h, g_.w, g_.fh, g_.fw, g_.sh, g_.sw, g_.ph, g_.pw,
+                          g_.oh, g_.ow, y8 + i * pixels, scratch);
+        }
+      });
+      return;
+    }
     parallel(ctx, g_.n * g_.c, threads_for(ctx, work), [&](int64_t b, int64_t e, int thread) {
       int32_t* scratch = reinterpret_cast<int32_t*>(ctx.scratch[thread]);
       int32_t* wide = scratch + kernels::max_pool_scratch(g_.w, g_.fw, g_.sw, g_.ow, t_->lanes);
@@ -1100,6 +1116,9 @@ class MaxPoolStep : public NodeStep, public ByteIO {
   ConvShape g_;
   int64_t x_, y_;
   bool x_bytes_ = false, y_bytes_ = false;
+
+  // Both bytes and the CPU has the byte kernel.
+  bool bytes_kernel() const { return x_bytes_ && y_bytes_ && t_->max_pool_u8; }
 };
 
 // ---------------------------------------------------------------------------

@@ -369,6 +369,51 @@ TEST_CASE("depthwise byte kernel: plain sums, and no plane past int8", "[fast]")
   }
 }
 
+// The max_pool2d byte kernel against a plain loop: windows up to 6 x 6,
+// strides up to 5, padding below the window, planes up to 150 wide (several
+// vectors a row), every window holding part of the plane (as the planner
+// asks).
+TEST_CASE("max_pool2d byte kernel: plain window maxima", "[fast]") {
+  const cvm::kernels::Table* t = cvm::kernels::table(cvm::detected_isa());
+  if (!t || !t->max_pool_u8) {
+    WARN("no AVX-512 VBMI on this CPU: the byte kernel is not used");
+    return;
+  }
+  std::mt19937 rng(31);
+  int tested = 0;
+  for (int iter = 0; iter < 300; ++iter) {
+    const int64_t kh = pick(rng, 1, 6), kw = pick(rng, 1, 6), sh = pick(rng, 1, 5),
+                  sw = pick(rng, 1, 5), top = pick(rng, 0, kh - 1), left = pick(rng, 0, kw - 1);
+    const int64_t h = pick(rng, 1, 40), w = pick(rng, 1, 150);
+    if (h + 2 * top < kh || w + 2 * left < kw) continue;
+    const int64_t oh = (h + 2 * top - kh) / sh + 1, ow = (w + 2 * left - kw) / sw + 1;
+    if ((oh - 1) * sh - top >= h || (ow - 1) * sw - left >= w) continue;
+    std::vector<int8_t> x(static_cast<size_t>(h * w));
+    for (int8_t& v : x) v = static_cast<int8_t>(pick(rng, -128, 127));
+    std::vector<int8_t> want(static_cast<size_t>(oh * ow));
+    for (int64_t r = 0; r < oh; ++r) {
+      for (int64_t q = 0; q < ow; ++q) {
+        int best = -1000;
+        for (int64_t i = r * sh - top; i < r * sh - top + kh; ++i) {
+          for (int64_t j = q * sw - left; j < q * sw - left + kw; ++j) {
+            if (i >= 0 && i < h && j >= 0 && j < w) best = std::max<int>(best, x[static_cast<size_t>(i * w + j)]);
+          }
+        }
+        want[static_cast<size_t>(r * ow + q)] = static_cast<int8_t>(best);
+      }
+    }
+    std::vector<int8_t> scratch(static_cast<size_t>(cvm::kernels::max_pool_u8_scratch(w, kw, sw, ow, left)));
+    std::vector<int8_t> got(static_cast<size_t>(oh * ow + 64), 77);
+    t->max_pool_u8(x.data(), h, w, kh, kw, sh, sw, top, left, oh, ow, got.data(), scratch.data());
+    INFO(h << "x" << w << " window " << kh << "x" << kw << " strides " << sh << "," << sw
+            << " padding " << top << "," << left);
+    CHECK(std::vector<int8_t>(got.begin(), got.begin() + oh * ow) == want);
+    CHECK(std::all_of(got.begin() + oh * ow, got.end(), [](int8_t v) { return v == 77; }));
+    ++tested;
+  }
+  CHECK(tested >= 150);
+}
+
 TEST_CASE("fast conv2d on the layer shapes of the networks", "[fast]") {
   std::mt19937 rng(99);
   struct L { int64_t c, hw, o, k, s, p, g; };
