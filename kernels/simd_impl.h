@@ -939,26 +939,34 @@ void gemm_fused_b(const uint32_t* a, const uint32_t* b, const int64_t* koff, int
   }
 }
 
+// Only a residual pattern reads an operand: the others are not compiled with
+// a byte operand.
+template <Pattern P, bool OutB>
+void gemm_fused_o(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc,
+                  const int32_t* cin, int64_t ldc, const Chain& ch, int64_t flat0, int64_t plane,
+                  int rows, const int32_t* add, const TileMap& map) {
+  if constexpr (P == Pattern::kResidual) {
+    if (ch.operand_bytes) {
+      gemm_fused_b<P, OutB, true>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map);
+      return;
+    }
+  }
+  gemm_fused_b<P, OutB, false>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map);
+}
+
 template <Pattern P>
 void gemm_fused_p(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc,
                   const int32_t* cin, int64_t ldc, const Chain& ch, int64_t flat0, int64_t plane,
                   int rows, const int32_t* add, const TileMap& map) {
 #if defined(__AVX512F__)
-  const bool op8 = P == Pattern::kResidual && ch.operand_bytes;
   if (ch.final_bytes) {
-    if (op8) {
-      gemm_fused_b<P, true, true>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map);
-    } else {
-      gemm_fused_b<P, true, false>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map);
-    }
-    return;
+    gemm_fused_o<P, true>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map);
+  } else {
+    gemm_fused_o<P, false>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map);
   }
-  if (op8) {
-    gemm_fused_b<P, false, true>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map);
-    return;
-  }
-#endif
+#else
   gemm_fused_b<P, false, false>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map);
+#endif
 }
 
 bool gemm_fused(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc,
@@ -1055,21 +1063,28 @@ void epilogue_t_b(const Chain& ch, const int32_t* c, int rows, const int64_t* pi
   }
 }
 
+template <Pattern P, bool OutB>
+void epilogue_t_o(const Chain& ch, const int32_t* c, int rows, const int64_t* pix,
+                  int64_t flat0, int64_t plane, int noc, const int32_t* add, int32_t* tmp) {
+  if constexpr (P == Pattern::kResidual) {
+    if (ch.operand_bytes) {
+      epilogue_t_b<P, OutB, true>(ch, c, rows, pix, flat0, plane, noc, add, tmp);
+      return;
+    }
+  }
+  epilogue_t_b<P, OutB, false>(ch, c, rows, pix, flat0, plane, noc, add, tmp);
+}
+
 template <Pattern P>
 void epilogue_t_p(const Chain& ch, const int32_t* c, int rows, const int64_t* pix,
                   int64_t flat0, int64_t plane, int noc, const int32_t* add, int32_t* tmp) {
-  const bool op8 = P == Pattern::kResidual && ch.operand_bytes;
-  if (P != Pattern::kGeneric && ch.final_bytes) {
-    if (op8) {
-      epilogue_t_b<P, true, true>(ch, c, rows, pix, flat0, plane, noc, add, tmp);
-    } else {
-      epilogue_t_b<P, true, false>(ch, c, rows, pix, flat0, plane, noc, add, tmp);
+  if constexpr (P != Pattern::kGeneric) {
+    if (ch.final_bytes) {
+      epilogue_t_o<P, true>(ch, c, rows, pix, flat0, plane, noc, add, tmp);
+      return;
     }
-  } else if (op8) {
-    epilogue_t_b<P, false, true>(ch, c, rows, pix, flat0, plane, noc, add, tmp);
-  } else {
-    epilogue_t_b<P, false, false>(ch, c, rows, pix, flat0, plane, noc, add, tmp);
   }
+  epilogue_t_o<P, false>(ch, c, rows, pix, flat0, plane, noc, add, tmp);
 }
 
 void epilogue_t(const Chain& ch, const int32_t* c, int rows, const int64_t* pix, int64_t flat0,
