@@ -295,14 +295,20 @@ TEST_CASE("fast depthwise conv2d equals the scalar kernel", "[fast]") {
   CHECK(tested >= 30);  // some tails overflow the precision rules
 }
 
+// The table of the CPU's level when it has the byte kernels (AVX-512 VBMI),
+// else null, saying so.
+static const cvm::kernels::Table* vbmi_table() {
+  const cvm::kernels::Table* t = cvm::kernels::table(cvm::detected_isa());
+  if (t && t->depthwise_u8 && t->max_pool_u8) return t;
+  WARN("no AVX-512 VBMI on this CPU: the byte kernels are not used");
+  return nullptr;
+}
+
 // The byte kernel itself against a plain loop, and its refusal of a plane
 // with a value past int8 (which no loadable model gives it; kept as a guard).
 TEST_CASE("depthwise byte kernel: plain sums, and no plane past int8", "[fast]") {
-  const cvm::kernels::Table* t = cvm::kernels::table(cvm::detected_isa());
-  if (!t || !t->depthwise_u8) {
-    WARN("no AVX-512 VBMI on this CPU: the byte kernel is not used");
-    return;
-  }
+  const cvm::kernels::Table* t = vbmi_table();
+  if (!t) return;
   std::mt19937 rng(8);
   for (int iter = 0; iter < 200; ++iter) {
     const Window g = random_window(rng, 5, 12, 3, 4, 3, 3, 5, 30, 100);
@@ -374,11 +380,8 @@ TEST_CASE("depthwise byte kernel: plain sums, and no plane past int8", "[fast]")
 // vectors a row), every window holding part of the plane (as the planner
 // asks).
 TEST_CASE("max_pool2d byte kernel: plain window maxima", "[fast]") {
-  const cvm::kernels::Table* t = cvm::kernels::table(cvm::detected_isa());
-  if (!t || !t->max_pool_u8) {
-    WARN("no AVX-512 VBMI on this CPU: the byte kernel is not used");
-    return;
-  }
+  const cvm::kernels::Table* t = vbmi_table();
+  if (!t) return;
   std::mt19937 rng(31);
   int tested = 0;
   for (int iter = 0; iter < 300; ++iter) {
