@@ -189,10 +189,11 @@ struct Table {
   // outside [-128, 127]. Null when the CPU lacks AVX-512 VBMI (vpermb).
   // With x8 set, the plane is int8 values there (x unused; never declined);
   // the pattern may store to chain.final_bytes and read chain.operand_bytes.
-  bool (*depthwise_u8)(const int32_t* x, const int8_t* x8, int64_t h, int64_t w, const uint32_t* wpack,
-                       int32_t comp, int64_t fh, int64_t fw, int64_t sh, int64_t sw, int64_t ph,
-                       int64_t pw, int64_t dh, int64_t dw, int64_t oh, int64_t ow, int32_t* out,
-                       uint8_t* bytes, const struct PlaneEpilogue* epi) = nullptr;
+  bool (*depthwise_u8)(const int32_t* x, const int8_t* x8, int64_t h, int64_t w,
+                       const uint32_t* wpack, int32_t comp, int64_t fh, int64_t fw, int64_t sh,
+                       int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw, int64_t oh,
+                       int64_t ow, int32_t* out, uint8_t* bytes,
+                       const struct PlaneEpilogue* epi) = nullptr;
 
   // out[p] = sum_t w[t] * x[toff[t] + p] for p < count (wrapping int32).
   void (*depthwise)(const int32_t* x, const int64_t* toff, const int32_t* w, int taps,

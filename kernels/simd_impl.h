@@ -453,9 +453,10 @@ bool depthwise_direct(const int32_t* x, int64_t h, int64_t w, const int32_t* wt,
 // See Table::depthwise_u8. Compiled for VBMI (vpermb) on top of the file's
 // ISA; called only when the CPU has it.
 __attribute__((target("avx512vbmi"))) bool depthwise_u8(
-    const int32_t* x, const int8_t* x8, int64_t h, int64_t w, const uint32_t* wpack, int32_t comp, int64_t fh,
-    int64_t fw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw,
-    int64_t oh, int64_t ow, int32_t* out, uint8_t* bytes, const PlaneEpilogue* epi) {
+    const int32_t* x, const int8_t* x8, int64_t h, int64_t w, const uint32_t* wpack,
+    int32_t comp, int64_t fh, int64_t fw, int64_t sh, int64_t sw, int64_t ph, int64_t pw,
+    int64_t dh, int64_t dw, int64_t oh, int64_t ow, int32_t* out, uint8_t* bytes,
+    const PlaneEpilogue* epi) {
   const DepthwiseBytes d = depthwise_bytes(fh, fw, sh, sw, dh, dw, oh, ow);
   if (!d.ok) return false;
   // The padded plane as bytes; lo and hi track the values seen.
@@ -595,7 +596,9 @@ __attribute__((target("avx512vbmi"))) void max_pool_u8(
     for (int64_t c = 0; c < w; c += 64) {
       const __mmask64 m = w - c >= 64 ? ~__mmask64{0} : (__mmask64{1} << (w - c)) - 1u;
       __m512i v = _mm512_set1_epi8(-128);
-      for (int64_t i = i0; i < i1; ++i) v = _mm512_max_epi8(v, _mm512_maskz_loadu_epi8(m, x + i * w + c));
+      for (int64_t i = i0; i < i1; ++i) {
+        v = _mm512_max_epi8(v, _mm512_maskz_loadu_epi8(m, x + i * w + c));
+      }
       _mm512_mask_storeu_epi8(row + left + c, m, v);
     }
     for (int64_t j = 0; j < cols; j += 64) {

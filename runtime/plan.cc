@@ -44,6 +44,14 @@ constexpr int64_t kNoEntry = -1;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+// Byte activations to and from int32 (the int32 values fit int8).
+void widen(const int8_t* x, int64_t n, int32_t* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i];
+}
+void narrow(const int32_t* x, int64_t n, int8_t* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] = static_cast<int8_t>(x[i]);
+}
+
 // ---------------------------------------------------------------------------
 // Chains as planned (entry ids) and as run (pointers).
 
@@ -1096,17 +1104,13 @@ class MaxPoolStep : public NodeStep, public ByteIO {
         // of int8 values is one of them).
         const int32_t* src = x + i * plane;
         if (x_bytes_) {
-          const int8_t* x8 = reinterpret_cast<const int8_t*>(x) + i * plane;
-          for (int64_t k = 0; k < plane; ++k) wide[k] = x8[k];
+          widen(reinterpret_cast<const int8_t*>(x) + i * plane, plane, wide);
           src = wide;
         }
         int32_t* dst = y_bytes_ ? out : y + i * pixels;
         t_->max_pool(src, g_.h, g_.w, g_.fh, g_.fw, g_.sh, g_.sw, g_.ph, g_.pw, g_.oh, g_.ow, dst,
                      scratch);
-        if (y_bytes_) {
-          int8_t* y8 = reinterpret_cast<int8_t*>(y) + i * pixels;
-          for (int64_t k = 0; k < pixels; ++k) y8[k] = static_cast<int8_t>(out[k]);
-        }
+        if (y_bytes_) narrow(out, pixels, reinterpret_cast<int8_t*>(y) + i * pixels);
       }
     });
   }
@@ -1156,21 +1160,17 @@ class ConcatStep : public NodeStep, public ByteIO {
       for (int64_t i = b; i < e; ++i) {
         const Piece& p = pieces_[static_cast<size_t>(i)];
         const bool in8 = !in_bytes_.empty() && in_bytes_[p.input];
-        const size_t len = static_cast<size_t>(p.len);
-        if (!in8 && !out_bytes_) {
-          std::memcpy(y + p.to, x[p.input] + p.from, len * sizeof(int32_t));
-          continue;
-        }
         // Byte activations (an int8 output has int8 values only).
         const int8_t* src8 = reinterpret_cast<const int8_t*>(x[p.input]) + p.from;
-        const int32_t* src = x[p.input] + p.from;
         int8_t* y8 = reinterpret_cast<int8_t*>(y) + p.to;
         if (in8 && out_bytes_) {
-          std::memcpy(y8, src8, len);
+          std::memcpy(y8, src8, static_cast<size_t>(p.len));
         } else if (in8) {
-          for (size_t k = 0; k < len; ++k) y[p.to + static_cast<int64_t>(k)] = src8[k];
+          widen(src8, p.len, y + p.to);
+        } else if (out_bytes_) {
+          narrow(x[p.input] + p.from, p.len, y8);
         } else {
-          for (size_t k = 0; k < len; ++k) y8[k] = static_cast<int8_t>(src[k]);
+          std::memcpy(y + p.to, x[p.input] + p.from, static_cast<size_t>(p.len) * sizeof(int32_t));
         }
       }
     });
@@ -1271,7 +1271,7 @@ struct Access {
   // stage whose operand it is, -1 for the source's inputs.
   int stage = -1;
   size_t step = 0;
-  bool data = false;  // the read of a convolution's data
+  bool data = false;  // a read of a step's data (ByteIO::data_eids)
 };
 
 class Planner {
@@ -1801,10 +1801,10 @@ class Planner {
 
   // Byte activations. An entry whose values are provably int8 -- the
   // pattern of its producing fused step bounds them, or it is the output of
-  // a max_pool2d or concatenate of such entries -- is stored as int8 values at the start
-  // of its pool when every read of it is by a step that takes bytes (ByteIO:
-  // its data, or a residual operand) and comes right after its write (no
-  // write to the pool in between). For every other read of the pool the
+  // a max_pool2d or concatenate of such entries -- is stored as int8 values
+  // at the start of its pool when every read of it is by a step that takes
+  // bytes (ByteIO: its data, or a residual operand) and comes right after its
+  // write (no write to the pool in between). For every other read of the pool the
   // byte write counts as a write left out: the timeline of decide_skips must
   // show that no such read reaches the pool's changed bytes. Returns how many
   // entries are bytes.
@@ -1931,12 +1931,11 @@ class Planner {
 
   // Simulates one pool over consecutive inferences: bytes [lo, hi) may
   // differ from the plain executor's (writes in skipped_ left out, those in
-  // byte_writes_ counted as left out, reads in exempt_ not counted). The pools start equal; each inference starts from
-  // the previous one's end state. False when a read can see differing bytes;
-  // true once the end state repeats (every later inference then behaves the
-  // same).
+  // byte_writes_ counted as left out, reads in exempt_ not counted). The
+  // pools start equal; each inference starts from the previous one's end
+  // state. False when a read can see differing bytes; true once the end
+  // state repeats (every later inference then behaves the same).
   bool pool_consistent(const std::vector<const Access*>& accesses) const {
-    const std::vector<bool>& skipped = skipped_;
     int64_t lo = 0, hi = 0;
     for (int pass = 0; pass < 4; ++pass) {
       const int64_t start_lo = lo, start_hi = hi;
@@ -1945,7 +1944,7 @@ class Planner {
         if (a->type == Access::kRead) {
           if (exempt_.count(a)) continue;
           if (lo < hi && n > lo) return false;
-        } else if ((a->candidate >= 0 && skipped[static_cast<size_t>(a->candidate)]) ||
+        } else if ((a->candidate >= 0 && skipped_[static_cast<size_t>(a->candidate)]) ||
                    byte_writes_.count(a)) {
           hi = std::max(hi, n);
           lo = 0;
