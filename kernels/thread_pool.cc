@@ -1,5 +1,6 @@
 #include "kernels/thread_pool.h"
 
+#include <algorithm>
 #include <chrono>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -18,8 +19,13 @@ constexpr int kSpinsBeforeSleep = 1 << 15;
 }  // namespace
 
 ThreadPool::ThreadPool(int threads)
-    : size_(threads < 1 ? 1 : threads), claimed_(new std::atomic<uint64_t>[size_]) {
-  for (int i = 0; i < size_; ++i) claimed_[i].store(0);
+    : size_(threads < 1 ? 1 : threads),
+      shares_(new std::atomic<uint64_t>[size_]),
+      joined_(new std::atomic<uint64_t>[size_]) {
+  for (int i = 0; i < size_; ++i) {
+    shares_[i].store(0);
+    joined_[i].store(0);
+  }
   for (int i = 1; i < size_; ++i) workers_.emplace_back([this, i] { worker(i); });
 }
 
@@ -33,32 +39,44 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::run_slices(int64_t n, Call call, const void* ctx) {
+namespace {
+uint64_t share(uint64_t next, uint64_t end) { return (end << 32) | next; }
+uint64_t share_next(uint64_t v) { return v & 0xFFFFFFFFu; }
+uint64_t share_end(uint64_t v) { return v >> 32; }
+}  // namespace
+
+void ThreadPool::run_chunks(int64_t n, Call call, const void* ctx) {
   if (n <= 0) return;
   if (size_ == 1) {
     call(ctx, 0, n, 0);
     return;
   }
+  // No worker is inside a job here (the last run waited for them), so the
+  // job may be rewritten; workers read it only after joining this one.
   call_ = call;
   ctx_ = ctx;
   n_ = n;
+  constexpr int64_t kMaxBlocks = int64_t{1} << 31;
+  block_ = (n + kMaxBlocks - 1) / kMaxBlocks;
+  const int64_t blocks = (n + block_ - 1) / block_;
+  // Eight chunks a share: fine enough for the others to even out a thread
+  // that runs slower, coarse enough to keep each chunk's setup small.
+  chunk_ = std::max<int64_t>(1, blocks / (8 * int64_t{size_}));
+  for (int t = 0; t < size_; ++t) {
+    shares_[t].store(share(static_cast<uint64_t>(blocks * t / size_),
+                           static_cast<uint64_t>(blocks * (t + 1) / size_)));
+  }
   const uint64_t gen = generation_.load() + 1;
-  claimed_[0].store(gen);
   generation_.store(gen);  // publishes the job (seq_cst)
   if (sleepers_.load() > 0) {
     std::lock_guard<std::mutex> lock(mutex_);
     wake_.notify_all();
   }
-  int64_t b, e;
-  slice(0, b, e);
-  if (b < e) call(ctx, b, e, 0);
-  slices_ += static_cast<uint64_t>(size_);
-  // The slices no worker has started.
-  for (int t = 1; t < size_; ++t) {
-    if (!claim(t, gen)) continue;
-    slice(t, b, e);
-    if (b < e) call(ctx, b, e, 0);
-  }
+  work(0);
+  items_ += static_cast<uint64_t>(n);
+  // Every chunk is taken; close the job to workers that have not joined,
+  // then wait for those inside a chunk.
+  for (int t = 1; t < size_; ++t) join(t, gen);
   if (running_.load() == 0) return;
   const auto start = std::chrono::steady_clock::now();
   for (int spins = 0; running_.load() != 0; ++spins) {
@@ -71,6 +89,56 @@ void ThreadPool::run_slices(int64_t n, Call call, const void* ctx) {
   wait_ns_ += static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
           .count());
+}
+
+int64_t ThreadPool::work(int t) {
+  int64_t done = 0, b, e;
+  while (next_chunk(t, b, e)) {
+    const int64_t lo = b * block_, hi = std::min(n_, e * block_);
+    call_(ctx_, lo, hi, t);
+    done += hi - lo;
+  }
+  return done;
+}
+
+bool ThreadPool::next_chunk(int t, int64_t& b, int64_t& e) {
+  const uint64_t chunk = static_cast<uint64_t>(chunk_);
+  // The front of the own share.
+  for (uint64_t v = shares_[t].load();;) {
+    const uint64_t next = share_next(v), end = share_end(v);
+    if (next >= end) break;
+    const uint64_t take = std::min(chunk, end - next);
+    if (shares_[t].compare_exchange_weak(v, share(next + take, end))) {
+      b = static_cast<int64_t>(next);
+      e = static_cast<int64_t>(next + take);
+      return true;
+    }
+  }
+  // Else the back half of the largest share left, which becomes this
+  // thread's share (only its owner writes a share that is empty; others
+  // change shares that are not, by compare-and-swap).
+  for (;;) {
+    int victim = -1;
+    uint64_t seen = 0, most = 0;
+    for (int u = 0; u < size_; ++u) {
+      const uint64_t v = shares_[u].load();
+      const uint64_t next = share_next(v), end = share_end(v);
+      if (next < end && end - next > most) {
+        most = end - next;
+        victim = u;
+        seen = v;
+      }
+    }
+    if (victim < 0) return false;
+    const uint64_t next = share_next(seen), end = share_end(seen);
+    const uint64_t from = end - (end - next + 1) / 2;
+    if (!shares_[victim].compare_exchange_strong(seen, share(next, from))) continue;
+    const uint64_t first = std::min(chunk, end - from);
+    shares_[t].store(share(from + first, end));
+    b = static_cast<int64_t>(from);
+    e = static_cast<int64_t>(from + first);
+    return true;
+  }
 }
 
 void ThreadPool::worker(int index) {
@@ -89,15 +157,10 @@ void ThreadPool::worker(int index) {
     }
     seen = gen;
     if (stop_.load()) return;
-    // The job is only read once the slice is ours: the caller does not
-    // return while a claimed slice runs, and claims every slice itself.
+    // The job is only read once joined: the caller does not return while a
+    // worker that joined runs, and closes the job to the others first.
     running_.fetch_add(1);
-    if (claim(index, gen)) {
-      int64_t b, e;
-      slice(index, b, e);
-      if (b < e) call_(ctx_, b, e, index);
-      worker_slices_.fetch_add(1);
-    }
+    if (join(index, gen)) worker_items_.fetch_add(static_cast<uint64_t>(work(index)));
     running_.fetch_sub(1);
   }
 }

@@ -1,11 +1,13 @@
-// A small pool of worker threads with static work partitioning: run(n, fn)
-// calls fn(begin, end, thread) on the fixed contiguous slices of [0, n),
-// slice t meant for thread t (0 is the caller), and returns when every slice
-// is done. A slice whose thread has not started it when the caller is done
-// with its own (a worker not scheduled on a busy machine) is run by the
-// caller instead: `thread` is the index of the thread running the slice (for
-// its scratch memory). Slices write disjoint outputs, so who runs which
-// never changes the result.
+// A small pool of worker threads: run(n, fn) calls fn(begin, end, thread)
+// on chunks of [0, n) until every index is done, and returns then. Each
+// thread starts on its own contiguous share (share t for thread t, 0 being
+// the caller) and takes it in chunks from the front; a thread whose share is
+// done takes the back half of the largest share left (work stealing). So a
+// thread that runs slower -- a virtual CPU the host gives less time, a
+// worker that starts late or is descheduled -- costs little: the others take
+// over its work. `thread` is the index of the thread running the chunk (for
+// its scratch memory); a thread may get several chunks. Chunks write
+// disjoint outputs, so who runs which never changes the result.
 #pragma once
 
 #include <atomic>
@@ -30,54 +32,51 @@ class ThreadPool {
   int size() const { return size_; }
 
   // Nanoseconds the caller has spent waiting for workers to finish their
-  // slices (a worker descheduled mid-slice on a busy machine), in total.
+  // chunks (a worker descheduled mid-chunk on a busy machine), in total.
   uint64_t wait_ns() const { return wait_ns_; }
-  // Slices run so far, in all and by the workers (the rest by the caller).
-  uint64_t slices() const { return slices_; }
-  uint64_t worker_slices() const { return worker_slices_.load(); }
+  // Indices run so far, in all and by the workers (the rest by the caller).
+  uint64_t items() const { return items_; }
+  uint64_t worker_items() const { return worker_items_.load(); }
 
-  // fn(begin, end, thread) for the slices of [0, n) (empty slices skipped).
+  // fn(begin, end, thread) for chunks of [0, n) (never empty).
   template <typename F>
   void run(int64_t n, const F& fn) {
-    run_slices(n, [](const void* ctx, int64_t b, int64_t e, int t) {
+    run_chunks(n, [](const void* ctx, int64_t b, int64_t e, int t) {
       (*static_cast<const F*>(ctx))(b, e, t);
     }, &fn);
   }
 
-  // fn(thread) once on each of `size()` threads.
-  template <typename F>
-  void run_each(const F& fn) {
-    run(size_, [&fn](int64_t, int64_t, int t) { fn(t); });
-  }
-
  private:
   using Call = void (*)(const void*, int64_t, int64_t, int);
-  void run_slices(int64_t n, Call call, const void* ctx);
+  void run_chunks(int64_t n, Call call, const void* ctx);
   void worker(int index);
-  bool claim(int t, uint64_t gen) {
-    uint64_t old = claimed_[t].load();
-    return old < gen && claimed_[t].compare_exchange_strong(old, gen);
-  }
-  void slice(int t, int64_t& b, int64_t& e) const {
-    b = n_ * t / size_;
-    e = n_ * (t + 1) / size_;
+  // Runs chunks on thread t until no share has work left; the indices run.
+  int64_t work(int t);
+  // The next chunk for thread t, in blocks: from its own share, else stolen.
+  bool next_chunk(int t, int64_t& b, int64_t& e);
+  bool join(int t, uint64_t gen) {
+    uint64_t old = joined_[t].load();
+    return old < gen && joined_[t].compare_exchange_strong(old, gen);
   }
 
   int size_;
   std::vector<std::thread> workers_;
-  // The current job.
+  // The current job: n_ indices in blocks of block_ (so that block numbers
+  // fit the 32-bit halves of a share), owners take chunk_ blocks at a time.
   Call call_ = nullptr;
   const void* ctx_ = nullptr;
-  int64_t n_ = 0;
+  int64_t n_ = 0, block_ = 1, chunk_ = 1;
+  // Per thread: its share [next, end) of blocks as (end << 32) | next.
+  std::unique_ptr<std::atomic<uint64_t>[]> shares_;
   std::atomic<uint64_t> generation_{0};
-  std::atomic<int> running_{0};  // workers inside a claim or a slice
-  // Per slice: the last generation that claimed it.
-  std::unique_ptr<std::atomic<uint64_t>[]> claimed_;
+  std::atomic<int> running_{0};  // workers inside a job
+  // Per worker: the last generation it joined (or the caller closed to it).
+  std::unique_ptr<std::atomic<uint64_t>[]> joined_;
   std::atomic<int> sleepers_{0};
   std::atomic<bool> stop_{false};
   uint64_t wait_ns_ = 0;
-  uint64_t slices_ = 0;
-  std::atomic<uint64_t> worker_slices_{0};
+  uint64_t items_ = 0;
+  std::atomic<uint64_t> worker_items_{0};
   std::mutex mutex_;
   std::condition_variable wake_;
 };

@@ -362,17 +362,17 @@ void Model::Impl::execute(const std::vector<int32_t>& input) {
   int32_t* data = entries[eid].data;
   for (size_t i = 0; i < input.size(); ++i) data[i] = std::min(std::max(input[i], -range), range);
   // Threads for this inference. When the machine is busy -- in the last
-  // inference on several threads the workers ran less than a quarter of the
-  // slices (the caller took over those they had not started), or the caller
-  // spent most of the time waiting for one descheduled mid-slice -- run on
-  // the calling thread alone (waking workers that cannot run only takes CPU
-  // from it), and try the threads again every 16th inference. Results never
-  // depend on it.
+  // inference on several threads the workers ran less than a quarter of
+  // their share of the work (the caller took over what they had not
+  // started), or the caller spent most of the time waiting for one
+  // descheduled mid-chunk -- run on the calling thread alone (waking
+  // workers that cannot run only takes CPU from it), and try the threads
+  // again every 16th inference. Results never depend on it.
   int threads_now = thread_count();
   if (threads_now > 1 && busy && (++busy_runs % 16) != 0) threads_now = 1;
   const uint64_t wait_before = pool ? pool->wait_ns() : 0;
-  const uint64_t slices_before = pool ? pool->slices() : 0;
-  const uint64_t worker_before = pool ? pool->worker_slices() : 0;
+  const uint64_t items_before = pool ? pool->items() : 0;
+  const uint64_t worker_before = pool ? pool->worker_items() : 0;
   const auto started = std::chrono::steady_clock::now();
 
   ExecContext ctx;
@@ -397,9 +397,9 @@ void Model::Impl::execute(const std::vector<int32_t>& input) {
     const double waited = static_cast<double>(pool->wait_ns() - wait_before) * 1e-9;
     const double total =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    const uint64_t slices = pool->slices() - slices_before;
-    const uint64_t by_workers = pool->worker_slices() - worker_before;
-    const uint64_t expected = slices - slices / static_cast<uint64_t>(pool->size());
+    const uint64_t items = pool->items() - items_before;
+    const uint64_t by_workers = pool->worker_items() - worker_before;
+    const uint64_t expected = items - items / static_cast<uint64_t>(pool->size());
     busy = waited > 0.5 * total || (expected > 0 && 4 * by_workers < expected);
   };
   if (!step_seconds) {

@@ -534,57 +534,40 @@ class ConvGemmStep : public ByteStep {
       return;
     }
 
-    // (Optionally all the data packed first, then) units of (image, group of tiles, run of oc blocks), split between
-    // threads by their cost. When the reduction is one chunk, a unit runs
-    // each oc block over its whole group of tiles (long runs of each output
-    // plane, the group's data staying in cache); else tile by tile, each over
-    // the unit's oc blocks. Each thread packs the rows of the data its units
-    // read into its own scratch, then computes: one parallel region.
+    // (Optionally all the data packed first, then) units of (image, group
+    // of tiles, run of oc blocks), taken by the threads in chunks of
+    // consecutive units (the pool evens out threads that run slower). When
+    // the reduction is one chunk, a unit runs each oc block over its whole
+    // group of tiles (long runs of each output plane, the group's data
+    // staying in cache); else tile by tile, each over the unit's oc blocks.
+    // A chunk packs the rows of the data its units read into its thread's
+    // scratch, then computes: one parallel region.
     const bool one_chunk = k_ <= kc_;
     int64_t group = 1;
     if (one_chunk) {
       group = std::max<int64_t>(1, (int64_t(192) << 10) / (k_ * nb_ * 4));
+      // At least two units a thread, as even as may be.
       if (threads > 1) group = std::min(group, ceil_div(tiles_ * g_.n, 2 * threads));
       group = std::max<int64_t>(1, std::min(group, tiles_));
+      group = ceil_div(tiles_, ceil_div(tiles_, group));
     }
     const int64_t groups = ceil_div(tiles_, group);
     const int64_t segments =
         threads > 1 ? std::min(ob_, ceil_div(int64_t(4) * threads, g_.n * groups)) : 1;
+    // A chunk's window reaches a thread's share of the grid (what its next
+    // chunks read, unless another thread takes them).
+    const int64_t span = ceil_div(groups * group * nb_, threads);
     const int64_t units = g_.n * groups * segments;
-    auto unit_cost = [&](int64_t u) {
-      const int64_t gi = (u / segments) % groups;
-      const int64_t s = u % segments;
-      const int64_t obs = (ob_ * (s + 1)) / segments - (ob_ * s) / segments;
-      int64_t vecs = 0;
-      for (int64_t tile = gi * group; tile < std::min(tiles_, (gi + 1) * group); ++tile) {
-        vecs += ceil_div(std::min(nb_, pg_.grid - tile * nb_), t_->lanes) + 1;  // +1: overheads
-      }
-      return obs * vecs;
-    };
-    int64_t total = 0;
-    for (int64_t u = 0; u < units; ++u) total += unit_cost(u);
     const uint32_t* packed = pack_all(ctx, x, threads);
-    parallel(ctx, threads, threads, [&](int64_t tb, int64_t te, int thread) {
-      for (int64_t tt = tb; tt < te; ++tt) {
-        // The units whose cost prefix starts in this thread's share.
-        const int64_t lo = total * tt / threads, hi = total * (tt + 1) / threads;
-        int64_t prefix = 0, first = -1, last = -1;
-        for (int64_t u = 0; u < units; ++u) {
-          if (prefix >= lo && prefix < hi) {
-            if (first < 0) first = u;
-            last = u + 1;
-          }
-          prefix += unit_cost(u);
-        }
-        if (first < 0) continue;
-        // Image by image.
-        for (int64_t u0 = first; u0 < last;) {
-          const int64_t n = u0 / segments / groups;
-          const int64_t u1 = std::min(last, (n + 1) * segments * groups);
-          run_units(chain, x, packed, bias, n, u0, u1, segments, groups, group, one_chunk,
-                    ctx.scratch[thread]);
-          u0 = u1;
-        }
+    std::vector<PackedWindow> last(static_cast<size_t>(ctx.threads()));
+    parallel(ctx, units, threads, [&](int64_t first, int64_t end, int thread) {
+      // Image by image.
+      for (int64_t u0 = first; u0 < end;) {
+        const int64_t n = u0 / segments / groups;
+        const int64_t u1 = std::min(end, (n + 1) * segments * groups);
+        run_units(chain, x, packed, bias, n, u0, u1, segments, groups, group, one_chunk, span,
+                  ctx.scratch[thread], &last[static_cast<size_t>(thread)]);
+        u0 = u1;
       }
     });
   }
@@ -594,6 +577,10 @@ class ConvGemmStep : public ByteStep {
   // the packed window.
   struct Window {
     int64_t r0 = 0, r1 = 0, bw = 0, plane = 0, words = 0;
+  };
+  // The grid positions of one image a thread's scratch holds packed.
+  struct PackedWindow {
+    int64_t n = -1, p_begin = 0, p_end = 0;
   };
   Window window(int64_t p_begin, int64_t p_end) const {
     Window w;
@@ -639,14 +626,16 @@ class ConvGemmStep : public ByteStep {
     const int64_t groups = ceil_div(g_.o, 48);
     const int64_t pixels = g_.pixels();
     const int64_t pblocks = ceil_div(pixels, 7);
+    // Per thread: the image its scratch holds packed (from its last chunk).
+    std::vector<int64_t> image(static_cast<size_t>(ctx.threads()), -1);
     parallel(ctx, g_.n * groups, threads, [&](int64_t b, int64_t e, int thread) {
       uint32_t* scratch = ctx.scratch[thread];
       int64_t* koff = reinterpret_cast<int64_t*>(scratch + w.words + (w.words & 1));
       int32_t* c = reinterpret_cast<int32_t*>(koff + k_);
       int32_t* tmp = c + pblocks * 7 * 48;
       int32_t* add = tmp + 48 * pixels;
-      int64_t cur = -1;
-      const uint32_t* base = nullptr;
+      int64_t& cur = image[static_cast<size_t>(thread)];
+      const uint32_t* base = cur < 0 ? nullptr : packed ? packed + cur * w.words : scratch;
       for (int64_t u = b; u < e; ++u) {
         const int64_t n = u / groups, gi = u % groups;
         if (n != cur) {
@@ -707,16 +696,23 @@ class ConvGemmStep : public ByteStep {
 
   void run_units(const kernels::Chain& chain, const int32_t* x, const uint32_t* packed,
                  const int32_t* bias, int64_t n, int64_t u0, int64_t u1, int64_t segments,
-                 int64_t groups, int64_t group, bool one_chunk, uint32_t* scratch) const {
-    // The grid positions these units cover.
+                 int64_t groups, int64_t group, bool one_chunk, int64_t span,
+                 uint32_t* scratch, PackedWindow* last) const {
+    // The grid positions these units cover; packed unless the thread's
+    // last chunk packed them already.
     const int64_t g0 = (u0 / segments) % groups, g1 = ((u1 - 1) / segments) % groups;
     const int64_t p_begin = packed ? 0 : g0 * group * nb_;
     const int64_t p_end = packed ? pg_.grid : std::min(pg_.grid, (g1 + 1) * group * nb_);
-    const Window w = window(p_begin, p_end);
+    const bool fresh = !(last->n == n && last->p_begin <= p_begin && last->p_end >= p_end);
+    if (fresh) {
+      *last = PackedWindow{n, p_begin, std::min(pg_.grid, std::max(p_end, p_begin + span))};
+    }
+    const Window w = window(last->p_begin, last->p_end);
     int64_t* koff = reinterpret_cast<int64_t*>(scratch + w.words + (w.words & 1));
     uint32_t* rest = reinterpret_cast<uint32_t*>(koff + k_);
     // `rest` doubles as the row scratch of the packing.
-    const uint32_t* base = prepare(x, packed, n, w, scratch, koff, rest);
+    const uint32_t* base = fresh ? prepare(x, packed, n, w, scratch, koff, rest)
+                                 : (packed ? packed + n * w.words : scratch) - w.r0 * pg_.rs;
     for (int64_t u = u0; u < u1; ++u) {
       const int64_t s = u % segments, gi = (u / segments) % groups;
       const int64_t t0 = gi * group, t1 = std::min(tiles_, t0 + group);
