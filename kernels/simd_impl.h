@@ -7,6 +7,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <xsimd/xsimd.hpp>
@@ -450,6 +451,145 @@ bool depthwise_direct(const int32_t* x, int64_t h, int64_t w, const int32_t* wt,
 }
 
 #if defined(__AVX512F__)
+// The pointer p + off for off possibly negative, without pointer arithmetic
+// outside the object (the masked stores below touch only their lanes).
+template <typename T>
+inline T* offset_ptr(T* p, int64_t off) {
+  return reinterpret_cast<T*>(reinterpret_cast<uintptr_t>(p) +
+                              static_cast<uintptr_t>(off) * sizeof(T));
+}
+
+// Index vectors putting the pixels of the blocks below back in order:
+// value 16 * (j % 4) + j / 4 for byte j (flat), 16 * (j % 2) + j / 2 for the
+// first 32 bytes (rows of stride 2), and the same for the int32 halves.
+template <typename T, int N, typename F>
+constexpr std::array<T, N> index_table(F f) {
+  std::array<T, N> a{};
+  for (int j = 0; j < N; ++j) a[static_cast<size_t>(j)] = static_cast<T>(f(j));
+  return a;
+}
+alignas(64) constexpr std::array<uint8_t, 64> kFlatOrder =
+    index_table<uint8_t, 64>([](int j) { return 16 * (j % 4) + j / 4; });
+alignas(64) constexpr std::array<uint8_t, 64> kRows2Order =
+    index_table<uint8_t, 64>([](int j) { return j < 32 ? 16 * (j % 2) + j / 2 : 0; });
+alignas(64) constexpr std::array<int32_t, 16> kRows2Lo =
+    index_table<int32_t, 16>([](int j) { return 16 * (j % 2) + j / 2; });
+alignas(64) constexpr std::array<int32_t, 16> kRows2Hi =
+    index_table<int32_t, 16>([](int j) { return 16 * (j % 2) + 8 + j / 2; });
+
+// depthwise_u8 for strides 1 without column dilation (DepthwiseBytes::flat):
+// output pixel (r, q) is flat position f = r * stride + q of the byte
+// plane, its filter row i the four bytes from f + i * dh * stride (per
+// chunk). Four loads one byte apart give, in lane k, the words of
+// positions 4k, 4k + 1, 4k + 2, 4k + 3 of a block of 64: no byte shuffle
+// per product, one per block to put the pixels back in order. Positions
+// whose column is ow or more are computed and dropped.
+template <typename Value>
+__attribute__((target("avx512vbmi"))) void depthwise_u8_flat(
+    const uint8_t* bytes, const uint32_t* wpack, int64_t fh, int64_t chunks, int64_t dh,
+    int64_t stride, int64_t oh, int64_t ow, int8_t* dst8, int32_t* dst, const Value& value) {
+  const __m512i interleave = _mm512_load_si512(kFlatOrder.data());
+  const int64_t end = (oh - 1) * stride + ow;
+  for (int64_t f0 = 0; f0 < end; f0 += 64) {
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+    for (int64_t i = 0; i < fh; ++i) {
+      for (int64_t c = 0; c < chunks; ++c) {
+        const uint8_t* p = bytes + f0 + i * dh * stride + 4 * c;
+        const __m512i wv = _mm512_set1_epi32(static_cast<int32_t>(wpack[i * chunks + c]));
+        a0 = _mm512_dpbusd_epi32(a0, _mm512_loadu_si512(p), wv);
+        a1 = _mm512_dpbusd_epi32(a1, _mm512_loadu_si512(p + 1), wv);
+        a2 = _mm512_dpbusd_epi32(a2, _mm512_loadu_si512(p + 2), wv);
+        a3 = _mm512_dpbusd_epi32(a3, _mm512_loadu_si512(p + 3), wv);
+      }
+    }
+    const VecI y(0);
+    const __m512i v0 = value(a0, y), v1 = value(a1, y), v2 = value(a2, y), v3 = value(a3, y);
+    // The rows this block reaches; each row's pixels stored with a mask.
+    const int64_t r0 = f0 / stride, r1 = std::min(oh - 1, (f0 + 63) / stride);
+    if (dst8) {
+      __m512i z = _mm512_castsi128_si512(_mm512_cvtepi32_epi8(v0));
+      z = _mm512_inserti32x4(z, _mm512_cvtepi32_epi8(v1), 1);
+      z = _mm512_inserti32x4(z, _mm512_cvtepi32_epi8(v2), 2);
+      z = _mm512_inserti32x4(z, _mm512_cvtepi32_epi8(v3), 3);
+      z = _mm512_permutexvar_epi8(interleave, z);
+      for (int64_t r = r0; r <= r1; ++r) {
+        const int64_t lo = std::max(f0, r * stride), hi = std::min(f0 + 64, r * stride + ow);
+        if (lo >= hi) continue;
+        const __mmask64 m = (hi - f0 >= 64 ? ~__mmask64{0} : (__mmask64{1} << (hi - f0)) - 1u) &
+                            ~((__mmask64{1} << (lo - f0)) - 1u);
+        _mm512_mask_storeu_epi8(offset_ptr(dst8, r * ow - r * stride + f0), m, z);
+      }
+      continue;
+    }
+    // Back in order: u_m holds positions 16m .. 16m + 15 of the block.
+    const __m512i t0 = _mm512_unpacklo_epi32(v0, v1), t1 = _mm512_unpackhi_epi32(v0, v1);
+    const __m512i t2 = _mm512_unpacklo_epi32(v2, v3), t3 = _mm512_unpackhi_epi32(v2, v3);
+    const __m512i s0 = _mm512_unpacklo_epi64(t0, t2), s1 = _mm512_unpackhi_epi64(t0, t2);
+    const __m512i s2 = _mm512_unpacklo_epi64(t1, t3), s3 = _mm512_unpackhi_epi64(t1, t3);
+    const __m512i e01 = _mm512_shuffle_i32x4(s0, s1, _MM_SHUFFLE(2, 0, 2, 0));
+    const __m512i e23 = _mm512_shuffle_i32x4(s2, s3, _MM_SHUFFLE(2, 0, 2, 0));
+    const __m512i o01 = _mm512_shuffle_i32x4(s0, s1, _MM_SHUFFLE(3, 1, 3, 1));
+    const __m512i o23 = _mm512_shuffle_i32x4(s2, s3, _MM_SHUFFLE(3, 1, 3, 1));
+    const __m512i u[4] = {_mm512_shuffle_i32x4(e01, e23, _MM_SHUFFLE(2, 0, 2, 0)),
+                          _mm512_shuffle_i32x4(o01, o23, _MM_SHUFFLE(2, 0, 2, 0)),
+                          _mm512_shuffle_i32x4(e01, e23, _MM_SHUFFLE(3, 1, 3, 1)),
+                          _mm512_shuffle_i32x4(o01, o23, _MM_SHUFFLE(3, 1, 3, 1))};
+    for (int64_t r = r0; r <= r1; ++r) {
+      const int64_t lo = std::max(f0, r * stride), hi = std::min(f0 + 64, r * stride + ow);
+      for (int m = 0; m < 4; ++m) {
+        const int64_t a = std::max(lo - f0 - 16 * m, int64_t{0});
+        const int64_t b = std::min(hi - f0 - 16 * m, int64_t{16});
+        if (a >= b) continue;
+        const __mmask16 mask = static_cast<__mmask16>(((1u << b) - 1u) & ~((1u << a) - 1u));
+        _mm512_mask_storeu_epi32(offset_ptr(dst, r * ow - r * stride + f0 + 16 * m), mask, u[m]);
+      }
+    }
+  }
+}
+
+// depthwise_u8 for stride 2 without column dilation, rows of 32 pixels: two
+// loads two bytes apart give, in lane k, the words of pixels 2k and 2k + 1.
+template <typename Value>
+__attribute__((target("avx512vbmi"))) void depthwise_u8_rows2(
+    const uint8_t* bytes, const uint32_t* wpack, int64_t fh, int64_t chunks, int64_t sh,
+    int64_t dh, int64_t stride, int64_t oh, int64_t ow, int8_t* dst8, int32_t* dst,
+    const Value& value) {
+  const __m512i interleave = _mm512_load_si512(kRows2Order.data());
+  const __m512i lo_order = _mm512_load_si512(kRows2Lo.data());
+  const __m512i hi_order = _mm512_load_si512(kRows2Hi.data());
+  for (int64_t r = 0; r < oh; ++r) {
+    const uint8_t* row = bytes + r * sh * stride;
+    for (int64_t q0 = 0; q0 < ow; q0 += 32) {
+      __m512i a0 = _mm512_setzero_si512(), a1 = a0;
+      for (int64_t i = 0; i < fh; ++i) {
+        for (int64_t c = 0; c < chunks; ++c) {
+          const uint8_t* p = row + i * dh * stride + 2 * q0 + 4 * c;
+          const __m512i wv = _mm512_set1_epi32(static_cast<int32_t>(wpack[i * chunks + c]));
+          a0 = _mm512_dpbusd_epi32(a0, _mm512_loadu_si512(p), wv);
+          a1 = _mm512_dpbusd_epi32(a1, _mm512_loadu_si512(p + 2), wv);
+        }
+      }
+      const VecI y(0);
+      const __m512i v0 = value(a0, y), v1 = value(a1, y);
+      const int64_t n = std::min<int64_t>(32, ow - q0);
+      if (dst8) {
+        __m512i z = _mm512_castsi128_si512(_mm512_cvtepi32_epi8(v0));
+        z = _mm512_inserti32x4(z, _mm512_cvtepi32_epi8(v1), 1);
+        const __mmask64 m = (__mmask64{1} << n) - 1u;
+        _mm512_mask_storeu_epi8(dst8 + r * ow + q0, m, _mm512_permutexvar_epi8(interleave, z));
+        continue;
+      }
+      int32_t* o = dst + r * ow + q0;
+      const __mmask16 m0 = static_cast<__mmask16>(n >= 16 ? 0xFFFFu : (1u << n) - 1u);
+      _mm512_mask_storeu_epi32(o, m0, _mm512_permutex2var_epi32(v0, lo_order, v1));
+      if (n > 16) {
+        const __mmask16 m1 = static_cast<__mmask16>(n >= 32 ? 0xFFFFu : (1u << (n - 16)) - 1u);
+        _mm512_mask_storeu_epi32(o + 16, m1, _mm512_permutex2var_epi32(v0, hi_order, v1));
+      }
+    }
+  }
+}
+
 // See Table::depthwise_u8. Compiled for VBMI (vpermb) on top of the file's
 // ISA; called only when the CPU has it.
 __attribute__((target("avx512vbmi"))) bool depthwise_u8(
@@ -494,6 +634,8 @@ __attribute__((target("avx512vbmi"))) bool depthwise_u8(
     }
     std::memset(dst + left + cols, 0x80, static_cast<size_t>(d.stride - left - cols));
   }
+  // The slack past the rows (read by lanes that are not output pixels).
+  std::memset(bytes + d.rows * d.stride, 0x80, static_cast<size_t>(d.size() - d.rows * d.stride));
   if (_mm512_reduce_min_epi32(lo) < -128 || _mm512_reduce_max_epi32(hi) > 127) return false;
 
   // Byte t of lane j's word: column j * sw + t * dw from the vector's start.
@@ -512,33 +654,41 @@ __attribute__((target("avx512vbmi"))) bool depthwise_u8(
   const int8_t* operand8 = residual && ch->operand_bytes ? ch->operand_bytes + epi->flat0 : nullptr;
   const int32_t* operand = residual && !operand8 ? ch->operand + epi->flat0 : nullptr;
   const VecI vadd(ch ? epi->add : 0);
-  auto emit = [&](__m512i acc, int64_t at, __mmask16 m) {
+  // The value of sums `acc` through the pattern (the residual's operand
+  // `y`).
+  auto value = [&](__m512i acc, VecI y) {
     VecI v = VecI(_mm512_sub_epi32(acc, vcomp));
-    if (ch) {
-      v = v + vadd;
-      switch (ch->pattern) {
-        case Pattern::kClamp:
-          v = pattern_value<Pattern::kClamp>(*ch, v, VecI(0));
-          break;
-        case Pattern::kShiftClamp:
-          v = pattern_value<Pattern::kShiftClamp>(*ch, v, VecI(0));
-          break;
-        case Pattern::kResidual:
-          v = pattern_value<Pattern::kResidual>(
-              *ch, v,
-              VecI(operand8 ? _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, operand8 + at))
-                            : _mm512_maskz_loadu_epi32(m, operand + at)));
-          break;
-        default:  // kStore
-          break;
-      }
+    if (!ch) return v;
+    v = v + vadd;
+    switch (ch->pattern) {
+      case Pattern::kClamp: return pattern_value<Pattern::kClamp>(*ch, v, y);
+      case Pattern::kShiftClamp: return pattern_value<Pattern::kShiftClamp>(*ch, v, y);
+      case Pattern::kResidual: return pattern_value<Pattern::kResidual>(*ch, v, y);
+      default: return v;  // kStore
     }
+  };
+  auto emit = [&](__m512i acc, int64_t at, __mmask16 m) {
+    VecI y(0);
+    if (residual) {
+      y = VecI(operand8 ? _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, operand8 + at))
+                        : _mm512_maskz_loadu_epi32(m, operand + at));
+    }
+    const VecI v = value(acc, y);
     if (dst8) {
       _mm512_mask_cvtepi32_storeu_epi8(dst8 + at, m, v);
     } else {
       _mm512_mask_storeu_epi32(dst + at, m, v);
     }
   };
+  const int64_t chunks = d.chunks;
+  if (d.flat && !residual) {
+    depthwise_u8_flat(bytes, wpack, fh, chunks, dh, d.stride, oh, ow, dst8, dst, value);
+    return true;
+  }
+  if (sw == 2 && dw == 1 && ow >= 24 && !residual) {
+    depthwise_u8_rows2(bytes, wpack, fh, chunks, sh, dh, d.stride, oh, ow, dst8, dst, value);
+    return true;
+  }
   // Four vectors of 16 output pixels at a time (independent sums), taken
   // from the (row, column block) list; the last one repeats when fewer.
   const int64_t vecs = (ow + 15) / 16;
@@ -557,9 +707,9 @@ __attribute__((target("avx512vbmi"))) bool depthwise_u8(
     }
     __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
     for (int64_t i = 0; i < fh; ++i) {
-      for (int64_t c = 0; c < d.chunks; ++c) {
+      for (int64_t c = 0; c < chunks; ++c) {
         const int64_t off = i * dh * d.stride + 4 * c * dw;
-        const __m512i wv = _mm512_set1_epi32(static_cast<int32_t>(wpack[i * d.chunks + c]));
+        const __m512i wv = _mm512_set1_epi32(static_cast<int32_t>(wpack[i * chunks + c]));
         a0 = _mm512_dpbusd_epi32(a0, _mm512_permutexvar_epi8(idx, _mm512_loadu_si512(base[0] + off)), wv);
         a1 = _mm512_dpbusd_epi32(a1, _mm512_permutexvar_epi8(idx, _mm512_loadu_si512(base[1] + off)), wv);
         a2 = _mm512_dpbusd_epi32(a2, _mm512_permutexvar_epi8(idx, _mm512_loadu_si512(base[2] + off)), wv);

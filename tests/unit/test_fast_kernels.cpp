@@ -304,6 +304,51 @@ static const cvm::kernels::Table* vbmi_table() {
   return nullptr;
 }
 
+// A plane and filter for the depthwise byte kernel: int8 values, the taps
+// packed as the kernel takes them, and the plain sums it must give.
+struct DepthwisePlane {
+  Window g;
+  cvm::kernels::DepthwiseBytes d;
+  std::vector<int32_t> x, taps, want;
+  std::vector<uint32_t> wpack;
+  int32_t comp = 0;
+};
+static DepthwisePlane depthwise_plane(std::mt19937& rng, const Window& g) {
+  DepthwisePlane p;
+  p.g = g;
+  p.d = cvm::kernels::depthwise_bytes(g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.oh, g.ow);
+  p.x = random_values(rng, g.h * g.w, 128);
+  for (int32_t& v : p.x) v = std::min(v, 127);
+  p.taps = random_values(rng, g.kh * g.kw, 128);
+  for (int32_t& v : p.taps) v = std::min(v, 127);
+  p.wpack.assign(static_cast<size_t>(g.kh * p.d.chunks), 0u);
+  int32_t sum = 0;
+  for (int64_t i = 0; i < g.kh; ++i) {
+    for (int64_t k = 0; k < g.kw; ++k) {
+      const int32_t v = p.taps[static_cast<size_t>(i * g.kw + k)];
+      sum += v;
+      p.wpack[static_cast<size_t>(i * p.d.chunks + k / 4)] |= (uint32_t(v) & 0xFFu) << (8 * (k % 4));
+    }
+  }
+  p.comp = 128 * sum;
+  p.want.assign(static_cast<size_t>(g.oh * g.ow), 0);
+  for (int64_t r = 0; r < g.oh; ++r) {
+    for (int64_t q = 0; q < g.ow; ++q) {
+      int32_t acc = 0;
+      for (int64_t i = 0; i < g.kh; ++i) {
+        for (int64_t k = 0; k < g.kw; ++k) {
+          const int64_t y = r * g.sh - g.ph + i * g.dh, z = q * g.sw - g.pw + k * g.dw;
+          if (y >= 0 && y < g.h && z >= 0 && z < g.w) {
+            acc += p.x[static_cast<size_t>(y * g.w + z)] * p.taps[static_cast<size_t>(i * g.kw + k)];
+          }
+        }
+      }
+      p.want[static_cast<size_t>(r * g.ow + q)] = acc;
+    }
+  }
+  return p;
+}
+
 // The byte kernel itself against a plain loop, and its refusal of a plane
 // with a value past int8 (which no loadable model gives it; kept as a guard).
 TEST_CASE("depthwise byte kernel: plain sums, and no plane past int8", "[fast]") {
@@ -314,37 +359,13 @@ TEST_CASE("depthwise byte kernel: plain sums, and no plane past int8", "[fast]")
     const Window g = random_window(rng, 5, 12, 3, 4, 3, 3, 5, 30, 100);
     const int64_t fh = g.kh, fw = g.kw, sh = g.sh, sw = g.sw, dh = g.dh, dw = g.dw;
     const int64_t ph = g.ph, pw = g.pw, h = g.h, w = g.w, oh = g.oh, ow = g.ow;
-    const cvm::kernels::DepthwiseBytes d =
-        cvm::kernels::depthwise_bytes(fh, fw, sh, sw, dh, dw, oh, ow);
+    DepthwisePlane p = depthwise_plane(rng, g);
+    const cvm::kernels::DepthwiseBytes& d = p.d;
     REQUIRE(d.ok);
-    std::vector<int32_t> x = random_values(rng, h * w, 128);
-    for (int32_t& v : x) v = std::min(v, 127);
-    std::vector<int32_t> taps = random_values(rng, fh * fw, 128);
-    for (int32_t& v : taps) v = std::min(v, 127);
-    std::vector<uint32_t> wpack(static_cast<size_t>(fh * d.chunks), 0u);
-    int32_t sum = 0;
-    for (int64_t i = 0; i < fh; ++i) {
-      for (int64_t k = 0; k < fw; ++k) {
-        const int32_t v = taps[static_cast<size_t>(i * fw + k)];
-        sum += v;
-        wpack[static_cast<size_t>(i * d.chunks + k / 4)] |= (uint32_t(v) & 0xFFu) << (8 * (k % 4));
-      }
-    }
-    std::vector<int32_t> want(static_cast<size_t>(oh * ow), 0);
-    for (int64_t r = 0; r < oh; ++r) {
-      for (int64_t q = 0; q < ow; ++q) {
-        int32_t acc = 0;
-        for (int64_t i = 0; i < fh; ++i) {
-          for (int64_t k = 0; k < fw; ++k) {
-            const int64_t y = r * sh - ph + i * dh, z = q * sw - pw + k * dw;
-            if (y >= 0 && y < h && z >= 0 && z < w) {
-              acc += x[static_cast<size_t>(y * w + z)] * taps[static_cast<size_t>(i * fw + k)];
-            }
-          }
-        }
-        want[static_cast<size_t>(r * ow + q)] = acc;
-      }
-    }
+    std::vector<int32_t>& x = p.x;
+    const std::vector<uint32_t>& wpack = p.wpack;
+    const std::vector<int32_t>& want = p.want;
+    const int32_t sum = p.comp / 128;
     std::vector<uint8_t> bytes(static_cast<size_t>(d.size()));
     std::vector<int32_t> got(static_cast<size_t>(oh * ow + 16), 77);
     REQUIRE(t->depthwise_u8(x.data(), nullptr, h, w, wpack.data(), 128 * sum, fh, fw, sh, sw, ph,
@@ -373,6 +394,77 @@ TEST_CASE("depthwise byte kernel: plain sums, and no plane past int8", "[fast]")
                                 ph, pw, dh, dw, oh, ow, got.data(), bytes.data(), nullptr));
     CHECK(std::all_of(got.begin(), got.end(), [](int32_t v) { return v == 77; }));
   }
+}
+
+// The byte kernel's paths without a byte shuffle per product -- strides 1
+// (rows of the byte plane back to back) and column stride 2 (rows of 32
+// pixels) -- against the plain sums: int32 output, and the clamp and
+// shift-clamp patterns stored as int32 and as bytes at an offset, nothing
+// written outside the plane.
+TEST_CASE("depthwise byte kernel: strides 1 and column stride 2, with patterns", "[fast]") {
+  const cvm::kernels::Table* t = vbmi_table();
+  if (!t) return;
+  std::mt19937 rng(21);
+  int flat = 0, rows2 = 0;
+  for (int iter = 0; iter < 300; ++iter) {
+    Window g = random_window(rng, 5, 12, 3, 1, iter % 2 ? 3 : 1, 1, 5, 30, 150);
+    if (iter % 2) {
+      g.sw = 2;
+      g.ow = (g.w + 2 * g.pw - g.kw) / 2 + 1;
+    }
+    const DepthwisePlane p = depthwise_plane(rng, g);
+    REQUIRE(p.d.ok);
+    flat += p.d.flat;
+    rows2 += g.sw == 2 && g.ow >= 24;
+    const int64_t pixels = g.oh * g.ow;
+    const std::vector<int8_t> x8(p.x.begin(), p.x.end());
+    std::vector<uint8_t> bytes(static_cast<size_t>(p.d.size()));
+    auto run = [&](const cvm::kernels::PlaneEpilogue* epi, int32_t* out) {
+      return t->depthwise_u8(nullptr, x8.data(), g.h, g.w, p.wpack.data(), p.comp, g.kh, g.kw,
+                             g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.oh, g.ow, out, bytes.data(),
+                             epi);
+    };
+    INFO("plane " << g.str());
+    std::vector<int32_t> got(static_cast<size_t>(pixels + 80), 77);
+    REQUIRE(run(nullptr, got.data()));
+    CHECK(std::vector<int32_t>(got.begin(), got.begin() + pixels) == p.want);
+    CHECK(std::all_of(got.begin() + pixels, got.end(), [](int32_t v) { return v == 77; }));
+
+    cvm::kernels::Chain ch;
+    const bool shift = pick(rng, 0, 1) == 1;
+    ch.pattern = shift ? cvm::kernels::Pattern::kShiftClamp : cvm::kernels::Pattern::kClamp;
+    ch.s1 = shift ? static_cast<int32_t>(pick(rng, 1, 12)) : 0;
+    ch.lo1 = static_cast<int32_t>(pick(rng, -128, 0));
+    ch.hi1 = static_cast<int32_t>(pick(rng, 0, 127));
+    cvm::kernels::PlaneEpilogue epi;
+    epi.chain = &ch;
+    epi.add = static_cast<int32_t>(pick(rng, -5000, 5000));
+    epi.flat0 = pick(rng, 0, 40);
+    std::vector<int32_t> expect;
+    for (int32_t v : p.want) {
+      v += epi.add;
+      if (shift) {
+        const int32_t u = v >> (ch.s1 - 1);
+        v = (u >> 1) + (u & 1);
+      }
+      expect.push_back(std::min(std::max(v, ch.lo1), ch.hi1));
+    }
+    const auto at = static_cast<std::ptrdiff_t>(epi.flat0);
+    std::vector<int32_t> out32(static_cast<size_t>(pixels + 80), 77);
+    ch.final_write = out32.data();
+    REQUIRE(run(&epi, nullptr));
+    CHECK(std::vector<int32_t>(out32.begin() + at, out32.begin() + at + pixels) == expect);
+    CHECK(std::all_of(out32.begin(), out32.begin() + at, [](int32_t v) { return v == 77; }));
+    CHECK(std::all_of(out32.begin() + at + pixels, out32.end(), [](int32_t v) { return v == 77; }));
+    std::vector<int8_t> out8(static_cast<size_t>(pixels + 80), 77);
+    ch.final_bytes = out8.data();
+    REQUIRE(run(&epi, nullptr));
+    CHECK(std::vector<int32_t>(out8.begin() + at, out8.begin() + at + pixels) == expect);
+    CHECK(std::all_of(out8.begin(), out8.begin() + at, [](int8_t v) { return v == 77; }));
+    CHECK(std::all_of(out8.begin() + at + pixels, out8.end(), [](int8_t v) { return v == 77; }));
+  }
+  CHECK(flat >= 100);
+  CHECK(rows2 >= 40);
 }
 
 // The max_pool2d byte kernel against a plain loop: windows up to 6 x 6,
