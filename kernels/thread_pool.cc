@@ -19,13 +19,7 @@ constexpr int kSpinsBeforeSleep = 1 << 15;
 }  // namespace
 
 ThreadPool::ThreadPool(int threads)
-    : size_(threads < 1 ? 1 : threads),
-      shares_(new std::atomic<uint64_t>[size_]),
-      joined_(new std::atomic<uint64_t>[size_]) {
-  for (int i = 0; i < size_; ++i) {
-    shares_[i].store(0);
-    joined_[i].store(0);
-  }
+    : size_(threads < 1 ? 1 : threads), slots_(new Slot[static_cast<size_t>(size_)]) {
   for (int i = 1; i < size_; ++i) workers_.emplace_back([this, i] { worker(i); });
 }
 
@@ -63,7 +57,7 @@ void ThreadPool::run_chunks(int64_t n, Call call, const void* ctx) {
   // that runs slower, coarse enough to keep each chunk's setup small.
   chunk_ = std::max<int64_t>(1, blocks / (8 * int64_t{size_}));
   for (int t = 0; t < size_; ++t) {
-    shares_[t].store(share(static_cast<uint64_t>(blocks * t / size_),
+    slots_[t].share.store(share(static_cast<uint64_t>(blocks * t / size_),
                            static_cast<uint64_t>(blocks * (t + 1) / size_)));
   }
   const uint64_t gen = generation_.load() + 1;
@@ -104,11 +98,11 @@ int64_t ThreadPool::work(int t) {
 bool ThreadPool::next_chunk(int t, int64_t& b, int64_t& e) {
   const uint64_t chunk = static_cast<uint64_t>(chunk_);
   // The front of the own share.
-  for (uint64_t v = shares_[t].load();;) {
+  for (uint64_t v = slots_[t].share.load();;) {
     const uint64_t next = share_next(v), end = share_end(v);
     if (next >= end) break;
     const uint64_t take = std::min(chunk, end - next);
-    if (shares_[t].compare_exchange_weak(v, share(next + take, end))) {
+    if (slots_[t].share.compare_exchange_weak(v, share(next + take, end))) {
       b = static_cast<int64_t>(next);
       e = static_cast<int64_t>(next + take);
       return true;
@@ -121,7 +115,7 @@ bool ThreadPool::next_chunk(int t, int64_t& b, int64_t& e) {
     int victim = -1;
     uint64_t seen = 0, most = 0;
     for (int u = 0; u < size_; ++u) {
-      const uint64_t v = shares_[u].load();
+      const uint64_t v = slots_[u].share.load();
       const uint64_t next = share_next(v), end = share_end(v);
       if (next < end && end - next > most) {
         most = end - next;
@@ -132,9 +126,9 @@ bool ThreadPool::next_chunk(int t, int64_t& b, int64_t& e) {
     if (victim < 0) return false;
     const uint64_t next = share_next(seen), end = share_end(seen);
     const uint64_t from = end - (end - next + 1) / 2;
-    if (!shares_[victim].compare_exchange_strong(seen, share(next, from))) continue;
+    if (!slots_[victim].share.compare_exchange_strong(seen, share(next, from))) continue;
     const uint64_t first = std::min(chunk, end - from);
-    shares_[t].store(share(from + first, end));
+    slots_[t].share.store(share(from + first, end));
     b = static_cast<int64_t>(from);
     e = static_cast<int64_t>(from + first);
     return true;

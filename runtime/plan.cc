@@ -546,14 +546,19 @@ class ConvGemmStep : public ByteStep {
     int64_t group = 1;
     if (one_chunk) {
       group = std::max<int64_t>(1, (int64_t(192) << 10) / (k_ * nb_ * 4));
-      // At least two units a thread, as even as may be.
-      if (threads > 1) group = std::min(group, ceil_div(tiles_ * g_.n, 2 * threads));
+      // At least four units a thread, as even as may be.
+      if (threads > 1) group = std::min(group, ceil_div(tiles_ * g_.n, 4 * threads));
       group = std::max<int64_t>(1, std::min(group, tiles_));
       group = ceil_div(tiles_, ceil_div(tiles_, group));
     }
     const int64_t groups = ceil_div(tiles_, group);
+    // Threads split the grid, not the output channels, when it has enough
+    // tiles: each thread then reads the rows it wrote in the layer before
+    // (reading what another core wrote is slow); else the channels too.
     const int64_t segments =
-        threads > 1 ? std::min(ob_, ceil_div(int64_t(4) * threads, g_.n * groups)) : 1;
+        threads > 1 && g_.n * groups < 4 * threads
+            ? std::min(ob_, ceil_div(int64_t(4) * threads, g_.n * groups))
+            : 1;
     // A chunk's window reaches a thread's share of the grid (what its next
     // chunks read, unless another thread takes them).
     const int64_t span = ceil_div(groups * group * nb_, threads);
@@ -578,8 +583,9 @@ class ConvGemmStep : public ByteStep {
   struct Window {
     int64_t r0 = 0, r1 = 0, bw = 0, plane = 0, words = 0;
   };
-  // The grid positions of one image a thread's scratch holds packed.
-  struct PackedWindow {
+  // The grid positions of one image a thread's scratch holds packed (a
+  // cache line of its own: threads write theirs).
+  struct alignas(64) PackedWindow {
     int64_t n = -1, p_begin = 0, p_end = 0;
   };
   Window window(int64_t p_begin, int64_t p_end) const {
@@ -627,14 +633,14 @@ class ConvGemmStep : public ByteStep {
     const int64_t pixels = g_.pixels();
     const int64_t pblocks = ceil_div(pixels, 7);
     // Per thread: the image its scratch holds packed (from its last chunk).
-    std::vector<int64_t> image(static_cast<size_t>(ctx.threads()), -1);
+    std::vector<PackedWindow> image(static_cast<size_t>(ctx.threads()));
     parallel(ctx, g_.n * groups, threads, [&](int64_t b, int64_t e, int thread) {
       uint32_t* scratch = ctx.scratch[thread];
       int64_t* koff = reinterpret_cast<int64_t*>(scratch + w.words + (w.words & 1));
       int32_t* c = reinterpret_cast<int32_t*>(koff + k_);
       int32_t* tmp = c + pblocks * 7 * 48;
       int32_t* add = tmp + 48 * pixels;
-      int64_t& cur = image[static_cast<size_t>(thread)];
+      int64_t& cur = image[static_cast<size_t>(thread)].n;
       const uint32_t* base = cur < 0 ? nullptr : packed ? packed + cur * w.words : scratch;
       for (int64_t u = b; u < e; ++u) {
         const int64_t n = u / groups, gi = u % groups;
