@@ -76,7 +76,8 @@ def run_cvm(bench, models_dir, threads, pattern, seconds):
         t = b["real_time"] if b["time_unit"] == "ms" else b["real_time"] / 1e3
         if name not in res or t < res[name][0]:
             res[name] = (t, b)
-    return res, float(doc["context"].get("int8_peak_GMAC/s", 0))
+    ctx = doc["context"]
+    return res, float(ctx.get("int8_peak_GMAC/s", 0)), float(ctx.get("core_round_trip_ns", 0))
 
 
 def main():
@@ -106,10 +107,12 @@ def main():
                "rounds": args.rounds, "load_avg_start": os.getloadavg()[0], "models": {}}
     torch_models = {"resnet18_v1": "resnet18", "resnet50_v1": "resnet50"}
     built = {k: make_torch_model(v, engine) for k, v in torch_models.items()}
-    ours, theirs, info, peak = {}, {}, {}, 0.0
+    ours, theirs, info, peak, trips = {}, {}, {}, 0.0, []
     for _ in range(args.rounds):
-        res, p = run_cvm(bench, args.models, args.threads, "^(model|load)/", 0.3)
+        res, p, trip = run_cvm(bench, args.models, args.threads, "^(model|load)/", 0.3)
         peak = max(peak, p)
+        if trip:
+            trips.append(trip)
         for name, (t, b) in res.items():
             if t < ours.get(name, float("inf")):
                 ours[name] = t
@@ -147,6 +150,11 @@ def main():
               % (r50["GMAC_per_s"], 100 * r50["peak_frac"], r50.get("load_ms", 0),
                  REFERENCE_LOAD_MS["resnet50_v1"]))
     summary["int8_peak_GMAC_per_s"] = round(peak, 1)
+    if trips:
+        # Where the host put the virtual CPUs in each round (bench/README.md).
+        print("cache-line round trip between two threads, per round: %s ns"
+              % ", ".join("%.0f" % t for t in trips))
+        summary["core_round_trip_ns"] = [round(t) for t in trips]
     summary["load_avg_end"] = os.getloadavg()[0]
     print(json.dumps(summary))
 

@@ -5,6 +5,8 @@
 //   op/...        single conv2d layers of resnet50_v1 and mobilenet1_0 (op_bench.cc);
 //   peak/vnni     the int8 multiply-accumulate peak (peak.cc).
 // Counters: GMAC/s, and peak_frac, the fraction of the peak measured at start.
+// The context records that peak and, with several threads, the time of a
+// cache line's round trip between two threads (core_round_trip_ns).
 //
 //   build/bench/cvm_bench [--models DIR]... [--threads N] [--benchmark_format=json]
 // Default model folders: ../shared/conformance/models (when present) and
@@ -143,6 +145,10 @@ int main(int argc, char** argv) {
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   cvm_bench::g_peak = cvm_bench::measure_peak_macs(threads, 0.3);
   benchmark::AddCustomContext("int8_peak_GMAC/s", std::to_string(cvm_bench::g_peak / 1e9));
+  if (threads > 1 && std::thread::hardware_concurrency() > 1) {
+    benchmark::AddCustomContext("core_round_trip_ns",
+                                std::to_string(cvm_bench::measure_round_trip_ns()));
+  }
   benchmark::AddCustomContext("threads", std::to_string(threads));
   benchmark::AddCustomContext("isa", std::to_string(static_cast<int>(cvm::active_isa())));
   benchmark::RegisterBenchmark("peak/vnni", [threads](benchmark::State& state) {

@@ -65,4 +65,31 @@ double measure_peak_macs(int threads, double seconds) {
   return total;
 }
 
+double measure_round_trip_ns() {
+  alignas(64) std::atomic<long> flag{0};
+  constexpr long kTrips = 20000;
+  constexpr int kTrials = 9;
+  std::thread other([&flag] {
+    for (long i = 0; i < kTrials * kTrips; ++i) {
+      while (flag.load(std::memory_order_acquire) != 2 * i + 1) {
+      }
+      flag.store(2 * i + 2, std::memory_order_release);
+    }
+  });
+  std::vector<double> ns;
+  for (int t = 0; t < kTrials; ++t) {
+    const auto s = std::chrono::steady_clock::now();
+    for (long i = t * kTrips; i < (t + 1) * kTrips; ++i) {
+      flag.store(2 * i + 1, std::memory_order_release);
+      while (flag.load(std::memory_order_acquire) != 2 * i + 2) {
+      }
+    }
+    ns.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - s).count() /
+                 kTrips * 1e9);
+  }
+  other.join();
+  std::sort(ns.begin(), ns.end());
+  return ns[ns.size() / 2];
+}
+
 }  // namespace cvm_bench
