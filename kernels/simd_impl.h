@@ -474,6 +474,11 @@ alignas(64) constexpr std::array<uint8_t, 64> kRows2Order =
     index_table<uint8_t, 64>([](int j) { return j < 32 ? 16 * (j % 2) + j / 2 : 0; });
 alignas(64) constexpr std::array<int32_t, 16> kRows2Lo =
     index_table<int32_t, 16>([](int j) { return 16 * (j % 2) + j / 2; });
+// Byte i of a vector of 16 words: its word i / 4 and its byte i % 4.
+alignas(64) constexpr std::array<uint8_t, 64> kLaneOfByte =
+    index_table<uint8_t, 64>([](int j) { return j / 4; });
+alignas(64) constexpr std::array<uint8_t, 64> kTapOfByte =
+    index_table<uint8_t, 64>([](int j) { return j % 4; });
 alignas(64) constexpr std::array<uint8_t, 64> kIota =
     index_table<uint8_t, 64>([](int j) { return j; });
 alignas(64) constexpr std::array<uint8_t, 64> kEven =
@@ -603,28 +608,26 @@ __attribute__((target("avx512vbmi"))) bool depthwise_u8(
     const PlaneEpilogue* epi) {
   const DepthwiseBytes d = depthwise_bytes(fh, fw, sh, sw, dh, dw, oh, ow);
   if (!d.ok) return false;
-  // The padded plane as bytes; lo and hi track the values seen.
+  // The padded plane as bytes: 128 (zero) everywhere, then the plane's rows
+  // as x + 128; lo and hi track the values seen. (Vector stores: a plane of
+  // 14 x 14 is mostly edges, where small memsets cost more than the rest.)
   const __m512i flip = _mm512_set1_epi32(0x80);
+  const __m512i zero8 = _mm512_set1_epi8(static_cast<char>(0x80));
+  for (int64_t i = 0; i < d.size(); i += 64) _mm512_storeu_si512(bytes + i, zero8);
   __m512i lo = _mm512_setzero_si512(), hi = _mm512_setzero_si512();
   const int64_t left = std::min(pw, d.stride);
   const int64_t cols = std::max<int64_t>(0, std::min(w, d.stride - left));
-  for (int64_t pr = 0; pr < d.rows; ++pr) {
-    uint8_t* dst = bytes + pr * d.stride;
-    const int64_t r = pr - ph;
-    if (r < 0 || r >= h || cols == 0) {
-      std::memset(dst, 0x80, static_cast<size_t>(d.stride));
-      continue;
-    }
-    std::memset(dst, 0x80, static_cast<size_t>(left));
+  const int64_t r_end = std::min(h, d.rows - ph);
+  for (int64_t r = 0; r < r_end && cols > 0; ++r) {
+    uint8_t* dst = bytes + (r + ph) * d.stride + left;
     if (x8) {
       // int8 already: no check.
       const int8_t* src8 = x8 + r * w;
       for (int64_t c = 0; c < cols; c += 64) {
         const __mmask64 m = cols - c >= 64 ? ~__mmask64{0} : (__mmask64{1} << (cols - c)) - 1u;
         const __m512i v = _mm512_maskz_loadu_epi8(m, src8 + c);
-        _mm512_mask_storeu_epi8(dst + left + c, m, _mm512_xor_si512(v, _mm512_set1_epi8(-128)));
+        _mm512_mask_storeu_epi8(dst + c, m, _mm512_xor_si512(v, zero8));
       }
-      std::memset(dst + left + cols, 0x80, static_cast<size_t>(d.stride - left - cols));
       continue;
     }
     const int32_t* src = x + r * w;
@@ -634,20 +637,18 @@ __attribute__((target("avx512vbmi"))) bool depthwise_u8(
       const __m512i v = _mm512_maskz_loadu_epi32(m, src + c);
       lo = _mm512_min_epi32(lo, v);
       hi = _mm512_max_epi32(hi, v);
-      _mm512_mask_cvtepi32_storeu_epi8(dst + left + c, m, _mm512_xor_si512(v, flip));
+      _mm512_mask_cvtepi32_storeu_epi8(dst + c, m, _mm512_xor_si512(v, flip));
     }
-    std::memset(dst + left + cols, 0x80, static_cast<size_t>(d.stride - left - cols));
   }
-  // The slack past the rows (read by lanes that are not output pixels).
-  std::memset(bytes + d.rows * d.stride, 0x80, static_cast<size_t>(d.size() - d.rows * d.stride));
   if (_mm512_reduce_min_epi32(lo) < -128 || _mm512_reduce_max_epi32(hi) > 127) return false;
 
-  // Byte t of lane j's word: column j * sw + t * dw from the vector's start.
-  alignas(64) uint8_t order[64];
-  for (int j = 0; j < 16; ++j) {
-    for (int t = 0; t < 4; ++t) order[4 * j + t] = static_cast<uint8_t>(j * sw + t * dw);
-  }
-  const __m512i idx = _mm512_load_si512(order);
+  // Byte t of lane j's word: column j * sw + t * dw from the vector's start,
+  // computed on 16-bit halves: j * sw + t * dw < 64 (depthwise_bytes), so no
+  // product or sum carries into the next byte.
+  const __m512i lane = _mm512_load_si512(kLaneOfByte.data());
+  const __m512i tap = _mm512_load_si512(kTapOfByte.data());
+  const __m512i idx = _mm512_add_epi16(_mm512_mullo_epi16(lane, _mm512_set1_epi16(static_cast<short>(sw))),
+                                       _mm512_mullo_epi16(tap, _mm512_set1_epi16(static_cast<short>(dw))));
   const __m512i vcomp = _mm512_set1_epi32(comp);
   // Stores the sums `acc` of output pixels at..at + 15 (lanes of m): raw, or
   // through the chain's pattern.
