@@ -543,34 +543,27 @@ class ConvGemmStep : public ByteStep {
     // A chunk packs the rows of the data its units read into its thread's
     // scratch, then computes: one parallel region.
     const bool one_chunk = k_ <= kc_;
-    int64_t group = 1;
-    if (one_chunk) {
-      group = std::max<int64_t>(1, (int64_t(192) << 10) / (k_ * nb_ * 4));
-      // At least four units a thread, as even as may be.
-      if (threads > 1) group = std::min(group, ceil_div(tiles_ * g_.n, 4 * threads));
-      group = std::max<int64_t>(1, std::min(group, tiles_));
-      group = ceil_div(tiles_, ceil_div(tiles_, group));
-    }
-    const int64_t groups = ceil_div(tiles_, group);
+    // Tiles whose packed data one pass over the oc blocks keeps in cache.
+    int64_t pass = std::max<int64_t>(1, (int64_t(192) << 10) / (k_ * nb_ * 4));
+    pass = ceil_div(tiles_, ceil_div(tiles_, pass));  // as even as may be
     // Threads split the grid, not the output channels, when it has enough
     // tiles: each thread then reads the rows it wrote in the layer before
     // (reading what another core wrote is slow); else the channels too.
-    const int64_t segments =
-        threads > 1 && g_.n * groups < 4 * threads
-            ? std::min(ob_, ceil_div(int64_t(4) * threads, g_.n * groups))
-            : 1;
+    const int64_t segments = threads > 1 && g_.n * tiles_ < 4 * threads
+                                 ? std::min(ob_, ceil_div(int64_t(4) * threads, g_.n * tiles_))
+                                 : 1;
     // A chunk's window reaches a thread's share of the grid (what its next
     // chunks read, unless another thread takes them).
-    const int64_t span = ceil_div(groups * group * nb_, threads);
-    const int64_t units = g_.n * groups * segments;
+    const int64_t span = ceil_div(tiles_ * nb_, threads);
+    const int64_t units = g_.n * tiles_ * segments;
     const uint32_t* packed = pack_all(ctx, x, threads);
     std::vector<PackedWindow> last(static_cast<size_t>(ctx.threads()));
     parallel(ctx, units, threads, [&](int64_t first, int64_t end, int thread) {
       // Image by image.
       for (int64_t u0 = first; u0 < end;) {
-        const int64_t n = u0 / segments / groups;
-        const int64_t u1 = std::min(end, (n + 1) * segments * groups);
-        run_units(chain, x, packed, bias, n, u0, u1, segments, groups, group, one_chunk, span,
+        const int64_t n = u0 / segments / tiles_;
+        const int64_t u1 = std::min(end, (n + 1) * segments * tiles_);
+        run_units(chain, x, packed, bias, n, u0, u1, segments, one_chunk, pass, span,
                   ctx.scratch[thread], &last[static_cast<size_t>(thread)]);
         u0 = u1;
       }
@@ -700,15 +693,19 @@ class ConvGemmStep : public ByteStep {
     return xq - w.r0 * pg_.rs;  // grid position p at the result + p
   }
 
+  // Units [u0, u1) of image n: unit u is tile u / segments (of this image)
+  // over the oc blocks of segment u % segments. One chunk of the reduction:
+  // the oc blocks outside, `pass` tiles at a time inside (long runs of each
+  // output plane, the tiles' data staying in cache); else unit by unit.
   void run_units(const kernels::Chain& chain, const int32_t* x, const uint32_t* packed,
                  const int32_t* bias, int64_t n, int64_t u0, int64_t u1, int64_t segments,
-                 int64_t groups, int64_t group, bool one_chunk, int64_t span,
-                 uint32_t* scratch, PackedWindow* last) const {
+                 bool one_chunk, int64_t pass, int64_t span, uint32_t* scratch,
+                 PackedWindow* last) const {
     // The grid positions these units cover; packed unless the thread's
     // last chunk packed them already.
-    const int64_t g0 = (u0 / segments) % groups, g1 = ((u1 - 1) / segments) % groups;
-    const int64_t p_begin = packed ? 0 : g0 * group * nb_;
-    const int64_t p_end = packed ? pg_.grid : std::min(pg_.grid, (g1 + 1) * group * nb_);
+    const int64_t tile0 = (u0 / segments) % tiles_, tile1 = ((u1 - 1) / segments) % tiles_ + 1;
+    const int64_t p_begin = packed ? 0 : tile0 * nb_;
+    const int64_t p_end = packed ? pg_.grid : std::min(pg_.grid, tile1 * nb_);
     const bool fresh = !(last->n == n && last->p_begin <= p_begin && last->p_end >= p_end);
     if (fresh) {
       *last = PackedWindow{n, p_begin, std::min(pg_.grid, std::max(p_end, p_begin + span))};
@@ -719,21 +716,21 @@ class ConvGemmStep : public ByteStep {
     // `rest` doubles as the row scratch of the packing.
     const uint32_t* base = fresh ? prepare(x, packed, n, w, scratch, koff, rest)
                                  : (packed ? packed + n * w.words : scratch) - w.r0 * pg_.rs;
-    for (int64_t u = u0; u < u1; ++u) {
-      const int64_t s = u % segments, gi = (u / segments) % groups;
-      const int64_t t0 = gi * group, t1 = std::min(tiles_, t0 + group);
-      const int64_t ob0 = (ob_ * s) / segments, ob1 = (ob_ * (s + 1)) / segments;
-      if (one_chunk) {
-        for (int64_t ob = ob0; ob < ob1; ++ob) {
+    if (one_chunk && segments == 1) {
+      for (int64_t t0 = tile0; t0 < tile1; t0 += pass) {
+        const int64_t t1 = std::min(tile1, t0 + pass);
+        for (int64_t ob = 0; ob < ob_; ++ob) {
           for (int64_t tile = t0; tile < t1; ++tile) {
             run_unit(chain, base, koff, bias, n, tile, ob, ob + 1, rest);
           }
         }
-      } else {
-        for (int64_t tile = t0; tile < t1; ++tile) {
-          run_unit(chain, base, koff, bias, n, tile, ob0, ob1, rest);
-        }
       }
+      return;
+    }
+    for (int64_t u = u0; u < u1; ++u) {
+      const int64_t s = u % segments, tile = (u / segments) % tiles_;
+      const int64_t ob0 = (ob_ * s) / segments, ob1 = (ob_ * (s + 1)) / segments;
+      run_unit(chain, base, koff, bias, n, tile, ob0, ob1, rest);
     }
   }
 
