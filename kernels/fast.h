@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 
 #include "cvm/model.hpp"
 
@@ -73,11 +74,37 @@ struct Chain {
   int8_t* final_bytes = nullptr;
   const int8_t* operand_bytes = nullptr;
   int32_t s1 = 0, lo1 = 0, hi1 = 0, s2 = 0, lo2 = 0, hi2 = 0;
+  // Set by a step that bounds the values (set_rounding): the first / second
+  // rounding shift of the pattern may add half and shift (x + 2^(s-1) >> s,
+  // the same as the exact rounding whenever that sum does not overflow).
+  bool round1 = false, round2 = false;
 
   // Recognises the patterns above (only when nothing but the last value is
   // stored); call once the pointers are set.
   void finalize();
 };
+
+// Sets chain.round1 / round2 when the pattern's values provably leave room
+// for the cheaper rounding: the sums before the bias at most `sum_bound` in
+// magnitude, the bias values bias[0 .. count) (null: none), and a residual
+// operand read as int8.
+inline void set_rounding(Chain& chain, int64_t sum_bound, const int32_t* bias, int64_t count) {
+  chain.round1 = chain.round2 = false;
+  if (chain.pattern != Pattern::kShiftClamp && chain.pattern != Pattern::kResidual) return;
+  int64_t most = 0;
+  for (int64_t i = 0; bias && i < count; ++i) {
+    most = std::max(most, bias[i] < 0 ? -int64_t{bias[i]} : int64_t{bias[i]});
+  }
+  constexpr int64_t kMax = 2147483647;
+  auto room = [](int64_t bound, int32_t s) {
+    return s >= 1 && s <= 30 && bound <= kMax - (int64_t{1} << (s - 1));
+  };
+  chain.round1 = room(sum_bound + most, chain.s1);
+  if (chain.pattern == Pattern::kResidual && chain.operand_bytes) {
+    const int64_t clamp = std::max(std::abs(int64_t{chain.lo1}), std::abs(int64_t{chain.hi1}));
+    chain.round2 = room(clamp + 128, chain.s2);
+  }
+}
 
 // A chain to run on the values of one output plane: the plane's first flat
 // index and the value added to each first (the bias).

@@ -238,15 +238,30 @@ inline VecI rs_exact(VecI x, int s) {
   return (t >> 1) + (t & VecI(1));
 }
 
+// The epilogue pattern's parameters, copied out of the chain into locals
+// before a loop (stores through int8 pointers would otherwise make the
+// compiler reload them from the chain after every store). The rounding
+// shifts add half and shift where that cannot overflow (Chain::round1,
+// round2: two operations instead of four), else round exactly.
+struct PatternArgs {
+  explicit PatternArgs(const Chain& ch)
+      : s1(ch.s1), s2(ch.s2), lo1(ch.lo1), hi1(ch.hi1), lo2(ch.lo2), hi2(ch.hi2),
+        half1(ch.round1 ? 1 << (ch.s1 - 1) : 0), half2(ch.round2 ? 1 << (ch.s2 - 1) : 0),
+        round1(ch.round1), round2(ch.round2) {}
+  int s1, s2;
+  VecI lo1, hi1, lo2, hi2, half1, half2;
+  bool round1, round2;
+};
+
 // The epilogue patterns on one vector, y the residual operand.
 template <Pattern P>
-inline VecI pattern_value(const Chain& ch, VecI x, VecI y) {
+inline VecI pattern_value(const PatternArgs& pa, VecI x, VecI y) {
   if (P == Pattern::kStore) return x;
-  if (P == Pattern::kClamp) return clampv(x, VecI(ch.lo1), VecI(ch.hi1));
-  VecI v = clampv(rs_exact(x, ch.s1), VecI(ch.lo1), VecI(ch.hi1));
+  if (P == Pattern::kClamp) return clampv(x, pa.lo1, pa.hi1);
+  VecI v = clampv(pa.round1 ? (x + pa.half1) >> pa.s1 : rs_exact(x, pa.s1), pa.lo1, pa.hi1);
   if (P == Pattern::kShiftClamp) return v;
   v = v + y;
-  return clampv(rs_exact(v, ch.s2), VecI(ch.lo2), VecI(ch.hi2));
+  return clampv(pa.round2 ? (v + pa.half2) >> pa.s2 : rs_exact(v, pa.s2), pa.lo2, pa.hi2);
 }
 
 void run_chain(const Chain& ch, const int32_t* src, int64_t len, int64_t flat, int64_t n,
@@ -661,14 +676,16 @@ __attribute__((target("avx512vbmi"))) bool depthwise_u8(
   const VecI vadd(ch ? epi->add : 0);
   // The value of sums `acc` through the pattern (the residual's operand
   // `y`).
+  const PatternArgs pa(ch ? *ch : Chain());
+  const Pattern pattern = ch ? ch->pattern : Pattern::kStore;
   auto value = [&](__m512i acc, VecI y) {
     VecI v = VecI(_mm512_sub_epi32(acc, vcomp));
     if (!ch) return v;
     v = v + vadd;
-    switch (ch->pattern) {
-      case Pattern::kClamp: return pattern_value<Pattern::kClamp>(*ch, v, y);
-      case Pattern::kShiftClamp: return pattern_value<Pattern::kShiftClamp>(*ch, v, y);
-      case Pattern::kResidual: return pattern_value<Pattern::kResidual>(*ch, v, y);
+    switch (pattern) {
+      case Pattern::kClamp: return pattern_value<Pattern::kClamp>(pa, v, y);
+      case Pattern::kShiftClamp: return pattern_value<Pattern::kShiftClamp>(pa, v, y);
+      case Pattern::kResidual: return pattern_value<Pattern::kResidual>(pa, v, y);
       default: return v;  // kStore
     }
   };
@@ -1128,6 +1145,7 @@ void gemm_fused_tile(const uint32_t* a, const uint32_t* b, const int64_t* koff, 
 #endif
     }
   }
+  const PatternArgs pa(ch);
   int32_t* dst = OutB ? nullptr : ch.final_write + flat0;
   const int32_t* op = P == Pattern::kResidual && !OpB ? ch.operand + flat0 : nullptr;
 #if defined(__AVX512F__)
@@ -1146,7 +1164,7 @@ void gemm_fused_tile(const uint32_t* a, const uint32_t* b, const int64_t* koff, 
       VecI y(0);
 #if defined(__AVX512F__)
       if (P == Pattern::kResidual) y = OpB ? load_expand_bytes(op8 + at, mask) : load_expand(op + at, mask);
-      const VecI r = pattern_value<P>(ch, VecI(acc[m][v]) + am, y);
+      const VecI r = pattern_value<P>(pa, VecI(acc[m][v]) + am, y);
       if (OutB) {
         store_compress_bytes(dst8 + at, r, mask);
       } else {
@@ -1154,7 +1172,7 @@ void gemm_fused_tile(const uint32_t* a, const uint32_t* b, const int64_t* koff, 
       }
 #else
       if (P == Pattern::kResidual) y = load_expand(op + at, mask);
-      store_compress(dst + at, pattern_value<P>(ch, VecI(acc[m][v]) + am, y), mask);
+      store_compress(dst + at, pattern_value<P>(pa, VecI(acc[m][v]) + am, y), mask);
 #endif
     }
   }
@@ -1264,6 +1282,7 @@ void epilogue_t_b(const Chain& ch, const int32_t* c, int rows, const int64_t* pi
   // (the low byte is the value): the entry's pool holds 4 bytes a value, so
   // the three bytes past the last value are inside it.
   const int8_t* op8 = P == Pattern::kResidual && OpB ? ch.operand_bytes + flat0 : nullptr;
+  const PatternArgs pa(ch);
   for (int v = 0; v < 3; ++v) {
     const int n = noc - v * 16;
     if (n <= 0) break;
@@ -1281,7 +1300,7 @@ void epilogue_t_b(const Chain& ch, const int32_t* c, int rows, const int64_t* pi
       } else if (P == Pattern::kResidual) {
         y = VecI(_mm512_mask_i32gather_epi32(_mm512_setzero_si512(), mask, idx, op, 4));
       }
-      const VecI r = P == Pattern::kGeneric ? x : pattern_value<P == Pattern::kGeneric ? Pattern::kStore : P>(ch, x, y);
+      const VecI r = P == Pattern::kGeneric ? x : pattern_value<P == Pattern::kGeneric ? Pattern::kStore : P>(pa, x, y);
       if (OutB) {
         // No byte scatter: lane by lane.
         alignas(16) int8_t bytes[16];

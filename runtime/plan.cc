@@ -519,7 +519,7 @@ class ConvGemmStep : public ByteStep {
   void set_data_bytes(bool on) override { x_bytes_ = on; }
 
   void run(ExecContext& ctx) const override {
-    const kernels::Chain chain = chain_.bind(ctx);
+    kernels::Chain chain = chain_.bind(ctx);
     const int32_t* x = ctx.data(x_);
     int32_t* bias = reinterpret_cast<int32_t*>(ctx.shared);
     if (bias_ != kNoEntry) {
@@ -527,6 +527,9 @@ class ConvGemmStep : public ByteStep {
     } else {
       std::fill_n(bias, g_.o, 0);
     }
+    // Each word holds at most four products of int8 values (the data is
+    // packed as int8).
+    kernels::set_rounding(chain, k_ * 4 * 16384, bias, g_.o);
     const double macs = static_cast<double>(g_.n) * g_.o * pg_.grid * k_ * t_->group;
     const int threads = threads_for(ctx, macs / 16);
     if (transposed_) {
@@ -899,6 +902,10 @@ class DepthwiseStep : public ByteStep {
     const int32_t* w = ctx.data(w_);
     const int32_t* bias = bias_ == kNoEntry ? nullptr : ctx.data(bias_);
     const int64_t taps = g_.fh * g_.fw;
+    // The byte kernel's sums are of int8 products (the int32 kernels read
+    // any data: exact rounding there).
+    kernels::Chain chain8 = chain;
+    kernels::set_rounding(chain8, taps * 16384, bias, g_.c);
     const double work = static_cast<double>(g_.n) * g_.c * pg_.grid * (taps + 4);
     parallel(ctx, g_.n * g_.c, threads_for(ctx, work), [&](int64_t b, int64_t e, int thread) {
       int32_t* plane = reinterpret_cast<int32_t*>(ctx.scratch[thread]);
@@ -916,7 +923,7 @@ class DepthwiseStep : public ByteStep {
         // holds); it declines, writing nothing, a plane with a value past int8.
         // A chain with a pattern runs in its epilogue.
         kernels::PlaneEpilogue epi;
-        epi.chain = &chain;
+        epi.chain = &chain8;
         epi.flat0 = i * g_.pixels();
         epi.add = add;
         // Byte data: never declined.

@@ -521,6 +521,84 @@ TEST_CASE("fast conv2d on the layer shapes of the networks", "[fast]") {
   }
 }
 
+// The epilogue's rounding shift adds half and shifts only where that cannot
+// overflow (kernels::set_rounding). Models at the limits the precision rules
+// allow -- biases of 31 bits near +-2^30, data and weights at +-127, shifts
+// up to 31 (exact rounding: no room for half) -- next to small biases, on
+// convolutions and depthwise layers, against the scalar executor; then the
+// decision itself where the sums would reach the int32 limits.
+TEST_CASE("rounding shifts near the int32 limits equal the scalar kernel", "[fast]") {
+  std::mt19937 rng(4242);
+  int tested = 0;
+  for (int iter = 0; iter < 40; ++iter) {
+    const bool depthwise = iter % 2 == 1;
+    const int64_t c = pick(rng, 1, 9), o = depthwise ? c : pick(rng, 1, 20);
+    const int64_t k = pick(rng, 0, 1) ? 3 : 1, h = pick(rng, 3, 20), w = pick(rng, 3, 40);
+    const int64_t p = k / 2;
+    const int shift = static_cast<int>(pick(rng, 20, 31));
+    std::vector<int32_t> bias;
+    constexpr int32_t kBias = (1 << 30) - 1;  // 31 bits
+    for (int64_t i = 0; i < o; ++i) {
+      const int32_t near = static_cast<int32_t>(pick(rng, 0, 1 << 20));
+      switch (pick(rng, 0, 2)) {
+        case 0: bias.push_back(kBias - near); break;
+        case 1: bias.push_back(-kBias + near); break;
+        default: bias.push_back(static_cast<int32_t>(pick(rng, -1000, 1000))); break;
+      }
+    }
+    ModelBuilder b;
+    int x = b.data({1, c, h, w}, 8);
+    const int64_t per = depthwise ? 1 : c;
+    int wt = b.param("w", {o, per, k, k}, 8, random_values(rng, o * per * k * k, 127));
+    int bs = b.param("b", {o}, 31, bias);
+    const std::vector<int64_t> ys{1, o, h, w};
+    int y = b.op("conv2d",
+                 {{"channels", std::to_string(o)}, {"kernel_size", shape_attr(k, k)},
+                  {"strides", shape_attr(1, 1)}, {"padding", shape_attr(p, p)},
+                  {"dilation", shape_attr(1, 1)}, {"groups", std::to_string(depthwise ? c : 1)},
+                  {"use_bias", "True"}},
+                 {x, wt, bs}, ys);
+    y = b.op("cvm_right_shift", {{"precision", "8"}, {"shift_bit", std::to_string(shift)}}, {y},
+             ys);
+    b.op("relu", {}, {y}, ys);
+    std::vector<std::vector<int32_t>> in{input_values(rng, c * h * w, 127)};
+    for (int32_t& v : in[0]) {
+      if (pick(rng, 0, 1)) v = v < 0 ? -127 : 127;
+    }
+    const std::string what = std::string(depthwise ? "depthwise" : "conv") + " shift " +
+                             std::to_string(shift) + " near the limits";
+    if (same_as_scalar(b, in, what)) ++tested;
+  }
+  CHECK(tested >= 30);
+
+  cvm::kernels::Chain ch;
+  ch.pattern = cvm::kernels::Pattern::kShiftClamp;
+  ch.s1 = 20;
+  const int32_t small[2] = {-1000, 1000};
+  const int32_t large[2] = {-5, std::numeric_limits<int32_t>::max() - (1 << 19) + 1};
+  cvm::kernels::set_rounding(ch, 1 << 20, small, 2);
+  CHECK(ch.round1);
+  cvm::kernels::set_rounding(ch, 0, large, 2);  // the bias alone reaches the limit
+  CHECK_FALSE(ch.round1);
+  cvm::kernels::set_rounding(ch, std::numeric_limits<int32_t>::max(), nullptr, 0);
+  CHECK_FALSE(ch.round1);
+  ch.s1 = 31;  // no room for half at all
+  cvm::kernels::set_rounding(ch, 0, nullptr, 0);
+  CHECK_FALSE(ch.round1);
+  ch.pattern = cvm::kernels::Pattern::kResidual;
+  ch.s1 = 8;
+  ch.s2 = 4;
+  ch.lo1 = -127;
+  ch.hi1 = 127;
+  cvm::kernels::set_rounding(ch, 1 << 20, small, 2);
+  CHECK(ch.round1);
+  CHECK_FALSE(ch.round2);  // an int32 operand: unbounded
+  int8_t operand = 0;
+  ch.operand_bytes = &operand;
+  cvm::kernels::set_rounding(ch, 1 << 20, small, 2);
+  CHECK(ch.round2);
+}
+
 TEST_CASE("fast dense equals the scalar kernel", "[fast]") {
   std::mt19937 rng(77);
   for (int iter = 0; iter < 20; ++iter) {
