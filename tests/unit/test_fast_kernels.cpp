@@ -449,19 +449,21 @@ TEST_CASE("depthwise byte kernel: strides 1 and column stride 2, with patterns",
       }
       expect.push_back(std::min(std::max(v, ch.lo1), ch.hi1));
     }
+    // The values at the offset, and nothing written around them.
     const auto at = static_cast<std::ptrdiff_t>(epi.flat0);
+    auto placed = [&](const auto& out) {
+      CHECK(std::vector<int32_t>(out.begin() + at, out.begin() + at + pixels) == expect);
+      CHECK(std::all_of(out.begin(), out.begin() + at, [](auto v) { return v == 77; }));
+      CHECK(std::all_of(out.begin() + at + pixels, out.end(), [](auto v) { return v == 77; }));
+    };
     std::vector<int32_t> out32(static_cast<size_t>(pixels + 80), 77);
     ch.final_write = out32.data();
     REQUIRE(run(&epi, nullptr));
-    CHECK(std::vector<int32_t>(out32.begin() + at, out32.begin() + at + pixels) == expect);
-    CHECK(std::all_of(out32.begin(), out32.begin() + at, [](int32_t v) { return v == 77; }));
-    CHECK(std::all_of(out32.begin() + at + pixels, out32.end(), [](int32_t v) { return v == 77; }));
+    placed(out32);
     std::vector<int8_t> out8(static_cast<size_t>(pixels + 80), 77);
     ch.final_bytes = out8.data();
     REQUIRE(run(&epi, nullptr));
-    CHECK(std::vector<int32_t>(out8.begin() + at, out8.begin() + at + pixels) == expect);
-    CHECK(std::all_of(out8.begin(), out8.begin() + at, [](int8_t v) { return v == 77; }));
-    CHECK(std::all_of(out8.begin() + at + pixels, out8.end(), [](int8_t v) { return v == 77; }));
+    placed(out8);
   }
   CHECK(flat >= 100);
   CHECK(rows2 >= 40);
