@@ -103,6 +103,13 @@ struct Model::Impl {
   std::unique_ptr<kernels::ThreadPool> pool;
   bool busy = false;      // the last inference on threads mostly waited
   uint64_t busy_runs = 0;
+  // One thread or all (see execute): the choice, the inferences counted,
+  // the next one to try the other way, the tries in a row that won, and the
+  // smoothed seconds of the chosen way.
+  bool one_thread = false;
+  uint64_t timed_runs = 0, next_try = 64;
+  int wins = 0;
+  double chosen_seconds = 0;
   std::vector<uint32_t> shared;
   std::vector<std::vector<uint32_t>> scratch;
 
@@ -369,7 +376,22 @@ void Model::Impl::execute(const std::vector<int32_t>& input) {
   // workers that cannot run only takes CPU from it), and try the threads
   // again every 16th inference. Results never depend on it.
   int threads_now = thread_count();
+  // And where two threads of one process run no faster than one -- the host
+  // placed the virtual CPUs far apart, so that every line one thread writes
+  // and the other reads costs hundreds of nanoseconds (bench/README.md) --
+  // one thread: every 64th inference tries the way not chosen, and when two
+  // tries in a row (the second 8 inferences after the first) are 10% faster
+  // than the chosen way's smoothed time, it becomes the choice. Not while
+  // profiling (its per-step times would mix the two).
+  bool adapt = threads_now > 1 && !step_seconds;
+  bool probe = false;
+  if (adapt) {
+    probe = ++timed_runs >= next_try;
+    if (one_thread != probe) threads_now = 1;
+  }
   if (threads_now > 1 && busy && (++busy_runs % 16) != 0) threads_now = 1;
+  // An inference the busy rule moved to one thread says nothing of the choice.
+  adapt = adapt && (threads_now == 1) == (one_thread != probe);
   const uint64_t wait_before = pool ? pool->wait_ns() : 0;
   const uint64_t items_before = pool ? pool->items() : 0;
   const uint64_t worker_before = pool ? pool->worker_items() : 0;
@@ -405,6 +427,21 @@ void Model::Impl::execute(const std::vector<int32_t>& input) {
   if (!step_seconds) {
     for (const auto& step : plan->steps) step->run(ctx);
     note_load();
+    if (adapt && timed_runs > 2) {  // past the first inferences (allocation)
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      if (!probe) {
+        chosen_seconds = chosen_seconds == 0 ? seconds : 0.75 * chosen_seconds + 0.25 * seconds;
+      } else {
+        wins = seconds < 0.9 * chosen_seconds ? wins + 1 : 0;
+        if (wins == 2) {
+          one_thread = !one_thread;
+          chosen_seconds = seconds;
+          wins = 0;
+        }
+        next_try = timed_runs + (wins == 1 ? 8 : 64);
+      }
+    }
     return;
   }
   step_seconds->assign(plan->steps.size(), 0.0);
