@@ -1271,6 +1271,37 @@ void gemm_t(const uint32_t* at, const uint32_t* base, const int64_t* koff, const
   }
 }
 
+// Stores x[m] byte l (m < rows <= 8, l < lanes) at out[l * plane + m]: the
+// 8 x 16 bytes transposed (unpacks) into one 8-byte run per lane, each
+// stored with a mask of `rows` bytes.
+inline void store_byte_runs(__m128i* x, int rows, int lanes, int8_t* out, int64_t plane) {
+  for (int m = rows; m < 8; ++m) x[m] = _mm_setzero_si128();
+  const __m128i t0 = _mm_unpacklo_epi8(x[0], x[1]), t1 = _mm_unpackhi_epi8(x[0], x[1]);
+  const __m128i t2 = _mm_unpacklo_epi8(x[2], x[3]), t3 = _mm_unpackhi_epi8(x[2], x[3]);
+  const __m128i t4 = _mm_unpacklo_epi8(x[4], x[5]), t5 = _mm_unpackhi_epi8(x[4], x[5]);
+  const __m128i t6 = _mm_unpacklo_epi8(x[6], x[7]), t7 = _mm_unpackhi_epi8(x[6], x[7]);
+  // u[k]: lanes 4k .. 4k + 3, four bytes (rows 0-3 or 4-7) each.
+  const __m128i u[4] = {_mm_unpacklo_epi16(t0, t2), _mm_unpackhi_epi16(t0, t2),
+                        _mm_unpacklo_epi16(t1, t3), _mm_unpackhi_epi16(t1, t3)};
+  const __m128i w[4] = {_mm_unpacklo_epi16(t4, t6), _mm_unpackhi_epi16(t4, t6),
+                        _mm_unpacklo_epi16(t5, t7), _mm_unpackhi_epi16(t5, t7)};
+  const __mmask16 low = static_cast<__mmask16>((1u << rows) - 1u);
+  for (int k = 0; k < 4; ++k) {
+    // Lanes 4k, 4k + 1 in lo; 4k + 2, 4k + 3 in hi: eight bytes each.
+    const __m128i lo = _mm_unpacklo_epi32(u[k], w[k]), hi = _mm_unpackhi_epi32(u[k], w[k]);
+    const __m128i pairs[2] = {lo, hi};
+    for (int j = 0; j < 4; ++j) {
+      const int l = 4 * k + j;
+      if (l >= lanes) return;
+      // The lane's run is bytes 8 * (j % 2) .. of its pair; the store's
+      // base is moved back so that they land at out + l * plane.
+      const int shift = 8 * (j % 2);
+      _mm_mask_storeu_epi8(offset_ptr(out, l * plane - shift), static_cast<__mmask16>(low << shift),
+                           pairs[j / 2]);
+    }
+  }
+}
+
 template <Pattern P, bool OutB, bool OpB>
 void epilogue_t_b(const Chain& ch, const int32_t* c, int rows, const int64_t* pix,
                   int64_t flat0, int64_t plane, int noc, const int32_t* add, int32_t* tmp) {
@@ -1290,6 +1321,10 @@ void epilogue_t_b(const Chain& ch, const int32_t* c, int rows, const int64_t* pi
     const __m512i rowoff = _mm512_mullo_epi32(_mm512_add_epi32(lane, _mm512_set1_epi32(v * 16)),
                                               _mm512_set1_epi32(static_cast<int>(plane)));
     const VecI a = VecI::load_unaligned(add + v * 16);
+    // Byte output of pixels in a row (the blocks of a plane): each output
+    // channel's run of `rows` bytes by a masked store, after a transpose.
+    __m128i bytes_of[8];
+    const bool runs = OutB && rows <= 8 && pix[rows - 1] - pix[0] == rows - 1;
     for (int m = 0; m < rows; ++m) {
       const __m512i idx = _mm512_add_epi32(rowoff, _mm512_set1_epi32(static_cast<int>(pix[m])));
       const VecI x = VecI::load_unaligned(c + m * 48 + v * 16) + a;
@@ -1301,7 +1336,9 @@ void epilogue_t_b(const Chain& ch, const int32_t* c, int rows, const int64_t* pi
         y = VecI(_mm512_mask_i32gather_epi32(_mm512_setzero_si512(), mask, idx, op, 4));
       }
       const VecI r = P == Pattern::kGeneric ? x : pattern_value<P == Pattern::kGeneric ? Pattern::kStore : P>(pa, x, y);
-      if (OutB) {
+      if (runs) {
+        bytes_of[m] = _mm512_cvtepi32_epi8(r);
+      } else if (OutB) {
         // No byte scatter: lane by lane.
         alignas(16) int8_t bytes[16];
         _mm_store_si128(reinterpret_cast<__m128i*>(bytes), _mm512_cvtepi32_epi8(r));
@@ -1311,6 +1348,7 @@ void epilogue_t_b(const Chain& ch, const int32_t* c, int rows, const int64_t* pi
         _mm512_mask_i32scatter_epi32(dst, mask, idx, r, 4);
       }
     }
+    if (runs) store_byte_runs(bytes_of, rows, std::min(n, 16), dst8 + pix[0] + v * 16 * plane, plane);
   }
 }
 
