@@ -101,7 +101,8 @@ bool ThreadPool::next_chunk(int t, int64_t& b, int64_t& e) {
   for (uint64_t v = slots_[t].share.load();;) {
     const uint64_t next = share_next(v), end = share_end(v);
     if (next >= end) break;
-    const uint64_t take = std::min(chunk, end - next);
+    // Halves at the end, so that the threads finish close together.
+    const uint64_t take = std::min(chunk, std::max<uint64_t>(1, (end - next) / 2));
     if (slots_[t].share.compare_exchange_weak(v, share(next + take, end))) {
       b = static_cast<int64_t>(next);
       e = static_cast<int64_t>(next + take);
