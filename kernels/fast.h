@@ -304,7 +304,8 @@ inline DepthwiseBytes depthwise_bytes(int64_t fh, int64_t fw, int64_t sh, int64_
     const int64_t last_block = ((oh - 1) * d.stride + ow - 1) / 64 * 64;
     end = std::max(end, last_block + below + 3 + last_chunk + 64);
   } else if (sw == 2 && dw == 1) {
-    end = std::max(end, (oh - 1) * sh * d.stride + below + (ow - 1) / 32 * 64 + 2 + last_chunk + 64);
+    end = std::max(end, (oh - 1) * sh * d.stride + below + (ow - 1) / 32 * 64 + 2 +
+                            last_chunk + 64);
   }
   d.bytes = round64(std::max(d.rows * d.stride, end));
   return d;

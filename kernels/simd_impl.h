@@ -489,17 +489,18 @@ alignas(64) constexpr std::array<uint8_t, 64> kRows2Order =
     index_table<uint8_t, 64>([](int j) { return j < 32 ? 16 * (j % 2) + j / 2 : 0; });
 alignas(64) constexpr std::array<int32_t, 16> kRows2Lo =
     index_table<int32_t, 16>([](int j) { return 16 * (j % 2) + j / 2; });
+alignas(64) constexpr std::array<int32_t, 16> kRows2Hi =
+    index_table<int32_t, 16>([](int j) { return 16 * (j % 2) + 8 + j / 2; });
 // Byte i of a vector of 16 words: its word i / 4 and its byte i % 4.
 alignas(64) constexpr std::array<uint8_t, 64> kLaneOfByte =
     index_table<uint8_t, 64>([](int j) { return j / 4; });
 alignas(64) constexpr std::array<uint8_t, 64> kTapOfByte =
     index_table<uint8_t, 64>([](int j) { return j % 4; });
+// Bytes 0 .. 63, and the even bytes of two vectors (max_pool_u8_regs).
 alignas(64) constexpr std::array<uint8_t, 64> kIota =
     index_table<uint8_t, 64>([](int j) { return j; });
 alignas(64) constexpr std::array<uint8_t, 64> kEven =
     index_table<uint8_t, 64>([](int j) { return 2 * j; });
-alignas(64) constexpr std::array<int32_t, 16> kRows2Hi =
-    index_table<int32_t, 16>([](int j) { return 16 * (j % 2) + 8 + j / 2; });
 
 // depthwise_u8 for strides 1 without column dilation (DepthwiseBytes::flat):
 // output pixel (r, q) is flat position f = r * stride + q of the byte
@@ -662,8 +663,9 @@ __attribute__((target("avx512vbmi"))) bool depthwise_u8(
   // product or sum carries into the next byte.
   const __m512i lane = _mm512_load_si512(kLaneOfByte.data());
   const __m512i tap = _mm512_load_si512(kTapOfByte.data());
-  const __m512i idx = _mm512_add_epi16(_mm512_mullo_epi16(lane, _mm512_set1_epi16(static_cast<short>(sw))),
-                                       _mm512_mullo_epi16(tap, _mm512_set1_epi16(static_cast<short>(dw))));
+  const __m512i idx =
+      _mm512_add_epi16(_mm512_mullo_epi16(lane, _mm512_set1_epi16(static_cast<short>(sw))),
+                       _mm512_mullo_epi16(tap, _mm512_set1_epi16(static_cast<short>(dw))));
   const __m512i vcomp = _mm512_set1_epi32(comp);
   // Stores the sums `acc` of output pixels at..at + 15 (lanes of m): raw, or
   // through the chain's pattern.
@@ -1335,7 +1337,8 @@ void epilogue_t_b(const Chain& ch, const int32_t* c, int rows, const int64_t* pi
       } else if (P == Pattern::kResidual) {
         y = VecI(_mm512_mask_i32gather_epi32(_mm512_setzero_si512(), mask, idx, op, 4));
       }
-      const VecI r = P == Pattern::kGeneric ? x : pattern_value<P == Pattern::kGeneric ? Pattern::kStore : P>(pa, x, y);
+      constexpr Pattern Q = P == Pattern::kGeneric ? Pattern::kStore : P;
+      const VecI r = P == Pattern::kGeneric ? x : pattern_value<Q>(pa, x, y);
       if (runs) {
         bytes_of[m] = _mm512_cvtepi32_epi8(r);
       } else if (OutB) {
@@ -1348,7 +1351,9 @@ void epilogue_t_b(const Chain& ch, const int32_t* c, int rows, const int64_t* pi
         _mm512_mask_i32scatter_epi32(dst, mask, idx, r, 4);
       }
     }
-    if (runs) store_byte_runs(bytes_of, rows, std::min(n, 16), dst8 + pix[0] + v * 16 * plane, plane);
+    if (runs) {
+      store_byte_runs(bytes_of, rows, std::min(n, 16), dst8 + pix[0] + v * 16 * plane, plane);
+    }
   }
 }
 

@@ -537,14 +537,12 @@ class ConvGemmStep : public ByteStep {
       return;
     }
 
-    // (Optionally all the data packed first, then) units of (image, group
-    // of tiles, run of oc blocks), taken by the threads in chunks of
-    // consecutive units (the pool evens out threads that run slower). When
-    // the reduction is one chunk, a unit runs each oc block over its whole
-    // group of tiles (long runs of each output plane, the group's data
-    // staying in cache); else tile by tile, each over the unit's oc blocks.
-    // A chunk packs the rows of the data its units read into its thread's
-    // scratch, then computes: one parallel region.
+    // (Optionally all the data packed first, then) units of (image, tile,
+    // run of oc blocks), taken by the threads in chunks of consecutive units
+    // (the pool evens out threads that run slower); run_units says how a
+    // chunk runs. A chunk packs the rows of the data its units read into its
+    // thread's scratch (unless its last chunk did), then computes: one
+    // parallel region.
     const bool one_chunk = k_ <= kc_;
     // Tiles whose packed data one pass over the oc blocks keeps in cache.
     int64_t pass = std::max<int64_t>(1, (int64_t(192) << 10) / (k_ * nb_ * 4));

@@ -327,7 +327,8 @@ static DepthwisePlane depthwise_plane(std::mt19937& rng, const Window& g) {
     for (int64_t k = 0; k < g.kw; ++k) {
       const int32_t v = p.taps[static_cast<size_t>(i * g.kw + k)];
       sum += v;
-      p.wpack[static_cast<size_t>(i * p.d.chunks + k / 4)] |= (uint32_t(v) & 0xFFu) << (8 * (k % 4));
+      p.wpack[static_cast<size_t>(i * p.d.chunks + k / 4)] |=
+          (uint32_t(v) & 0xFFu) << (8 * (k % 4));
     }
   }
   p.comp = 128 * sum;
@@ -339,7 +340,8 @@ static DepthwisePlane depthwise_plane(std::mt19937& rng, const Window& g) {
         for (int64_t k = 0; k < g.kw; ++k) {
           const int64_t y = r * g.sh - g.ph + i * g.dh, z = q * g.sw - g.pw + k * g.dw;
           if (y >= 0 && y < g.h && z >= 0 && z < g.w) {
-            acc += p.x[static_cast<size_t>(y * g.w + z)] * p.taps[static_cast<size_t>(i * g.kw + k)];
+            acc += p.x[static_cast<size_t>(y * g.w + z)] *
+                   p.taps[static_cast<size_t>(i * g.kw + k)];
           }
         }
       }
