@@ -93,7 +93,7 @@ inline void set_rounding(Chain& chain, int64_t sum_bound, const int32_t* bias, i
   if (chain.pattern != Pattern::kShiftClamp && chain.pattern != Pattern::kResidual) return;
   int64_t most = 0;
   for (int64_t i = 0; bias && i < count; ++i) {
-    most = std::max(most, bias[i] < 0 ? -int64_t{bias[i]} : int64_t{bias[i]});
+    most = std::max(most, std::abs(int64_t{bias[i]}));
   }
   constexpr int64_t kMax = 2147483647;
   auto room = [](int64_t bound, int32_t s) {

@@ -766,12 +766,6 @@ __attribute__((target("avx512vbmi"))) inline __m512i window_max_u8(__m512i cur, 
   return v;
 }
 
-// Bytes 0, 2, .., 126 of a then b.
-__attribute__((target("avx512vbmi"))) inline __m512i pick_even_u8(__m512i a, __m512i b,
-                                                                  __m512i even) {
-  return _mm512_permutex2var_epi8(a, even, b);
-}
-
 __attribute__((target("avx512vbmi"))) void max_pool_u8_regs(
     const int8_t* x, int64_t h, int64_t w, int64_t ph, int64_t pw, int64_t sh, int64_t sw,
     int64_t top, int64_t left, int64_t oh, int64_t ow, int8_t* out) {
@@ -795,9 +789,6 @@ __attribute__((target("avx512vbmi"))) void max_pool_u8_regs(
       }
       return v;
     };
-    auto window_max = [&](__m512i cur, __m512i next) {
-      return window_max_u8(cur, next, iota, pw);
-    };
     int8_t* o = out + r * ow;
     __m512i cur = column_max(0);
     for (int64_t q0 = 0; q0 < ow; q0 += 64) {
@@ -806,12 +797,14 @@ __attribute__((target("avx512vbmi"))) void max_pool_u8_regs(
       const int64_t c0 = q0 * sw;
       const __m512i next = column_max(c0 + 64);
       if (sw == 1) {
-        _mm512_mask_storeu_epi8(o + q0, m, window_max(cur, next));
+        _mm512_mask_storeu_epi8(o + q0, m, window_max_u8(cur, next, iota, pw));
         cur = next;
         continue;
       }
       const __m512i after = column_max(c0 + 128);
-      const __m512i v = pick_even_u8(window_max(cur, next), window_max(next, after), even);
+      // Every other window start of the two blocks.
+      const __m512i v = _mm512_permutex2var_epi8(window_max_u8(cur, next, iota, pw), even,
+                                                 window_max_u8(next, after, iota, pw));
       _mm512_mask_storeu_epi8(o + q0, m, v);
       cur = after;
     }

@@ -414,11 +414,10 @@ void Model::Impl::execute(const std::vector<int32_t>& input) {
       ctx.scratch.push_back(scratch[t].data());
     }
   }
-  auto note_load = [&] {
+  // `total`: the inference's seconds.
+  auto note_load = [&](double total) {
     if (threads_now <= 1 || !pool) return;
     const double waited = static_cast<double>(pool->wait_ns() - wait_before) * 1e-9;
-    const double total =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const uint64_t items = pool->items() - items_before;
     const uint64_t by_workers = pool->worker_items() - worker_before;
     const uint64_t expected = items - items / static_cast<uint64_t>(pool->size());
@@ -426,10 +425,10 @@ void Model::Impl::execute(const std::vector<int32_t>& input) {
   };
   if (!step_seconds) {
     for (const auto& step : plan->steps) step->run(ctx);
-    note_load();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    note_load(seconds);
     if (adapt && timed_runs > 2) {  // past the first inferences (allocation)
-      const double seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       if (!probe) {
         chosen_seconds = chosen_seconds == 0 ? seconds : 0.75 * chosen_seconds + 0.25 * seconds;
       } else {
