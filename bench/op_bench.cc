@@ -1,5 +1,5 @@
-// Per-operator benchmarks: the conv2d layers of resnet50_v1 and
-// mobilenet1_0 (with their cvm_right_shift and relu, as the networks fuse
+// Per-operator benchmarks: the conv2d layers of resnet50_v1, mobilenet1_0
+// and squeezenet1_0 (with their cvm_right_shift and relu, as the networks fuse
 // them), batch 1, through the whole executor; the time is the layer's step
 // alone (Model::profile), so the CPU column is meaningless here.
 #include <benchmark/benchmark.h>
@@ -48,6 +48,11 @@ const ConvCase kCases[] = {
     {"mobilenet", 512, 14, 512, 1, 1, 0, 1},
     {"mobilenet", 512, 14, 512, 3, 1, 1, 512},
     {"mobilenet", 1024, 7, 1024, 1, 1, 0, 1},
+    // squeezenet1_0: the first layer, fire modules' expand 3x3, the classifier
+    {"squeezenet", 3, 224, 96, 7, 2, 0, 1},
+    {"squeezenet", 32, 54, 128, 3, 1, 1, 1},
+    {"squeezenet", 64, 27, 256, 3, 1, 1, 1},
+    {"squeezenet", 512, 13, 1000, 1, 1, 0, 1},
 };
 
 void run_conv(benchmark::State& state, const ConvCase& cc) {

@@ -618,7 +618,7 @@ class ConvGemmStep : public ByteStep {
     return packed;
   }
 
-  // The transposed product: units of (image, 48 filters), split evenly.
+  // The transposed product: units of (image, 48 filters, part of the pixels).
   void run_transposed(ExecContext& ctx, const kernels::Chain& chain, const int32_t* x,
                       const int32_t* bias, int threads) const {
     const uint32_t* packed = pack_all(ctx, x, threads);
@@ -626,9 +626,21 @@ class ConvGemmStep : public ByteStep {
     const int64_t groups = ceil_div(g_.o, 48);
     const int64_t pixels = g_.pixels();
     const int64_t pblocks = ceil_div(pixels, 7);
+    // Units of (image, 48 filters, part of the pixel blocks): the pixels are
+    // split too when there are few groups of filters a thread (256 filters
+    // are 5 groups and a third: one thread would do 3 full groups, the
+    // other 2 and the third), so that the threads finish together; parts of
+    // at least 2^20 products (smaller ones cost more to hand out than they
+    // even out).
+    const int64_t group_macs = 48 * pixels * k_ * t_->group;
+    const int64_t parts =
+        threads > 1
+            ? std::max<int64_t>(1, std::min({pblocks, ceil_div(int64_t(8) * threads, g_.n * groups),
+                                             group_macs >> 20}))
+            : 1;
     // Per thread: the image its scratch holds packed (from its last chunk).
     std::vector<PackedWindow> image(static_cast<size_t>(ctx.threads()));
-    parallel(ctx, g_.n * groups, threads, [&](int64_t b, int64_t e, int thread) {
+    parallel(ctx, g_.n * groups * parts, threads, [&](int64_t b, int64_t e, int thread) {
       uint32_t* scratch = ctx.scratch[thread];
       int64_t* koff = reinterpret_cast<int64_t*>(scratch + w.words + (w.words & 1));
       int32_t* c = reinterpret_cast<int32_t*>(koff + k_);
@@ -637,7 +649,8 @@ class ConvGemmStep : public ByteStep {
       int64_t& cur = image[static_cast<size_t>(thread)].n;
       const uint32_t* base = cur < 0 ? nullptr : packed ? packed + cur * w.words : scratch;
       for (int64_t u = b; u < e; ++u) {
-        const int64_t n = u / groups, gi = u % groups;
+        const int64_t n = u / parts / groups, gi = u / parts % groups, part = u % parts;
+        const int64_t pb0 = pblocks * part / parts, pb1 = pblocks * (part + 1) / parts;
         if (n != cur) {
           base = prepare(x, packed, n, w, scratch, koff, c);
           cur = n;
@@ -652,21 +665,23 @@ class ConvGemmStep : public ByteStep {
         for (int64_t k0 = 0; k0 < k_; k0 += kct_) {
           const int64_t kc = std::min(kct_, k_ - k0);
           const uint32_t* at = a_.data() + (gi * k_ + k0) * 48;
-          for (int64_t pb = 0; pb < pblocks; ++pb) {
+          for (int64_t pb = pb0; pb < pb1; ++pb) {
             const int rows = static_cast<int>(std::min<int64_t>(7, pixels - pb * 7));
             t_->gemm_t(at, base, koff + k0, pos_.data() + pb * 7, rows, kc, c + pb * 7 * 48,
                        k0 > 0);
           }
         }
         const int64_t flat0 = (n * g_.o + oc0) * pixels;
-        for (int64_t pb = 0; pb < pblocks; ++pb) {
+        for (int64_t pb = pb0; pb < pb1; ++pb) {
           const int rows = static_cast<int>(std::min<int64_t>(7, pixels - pb * 7));
           t_->epilogue_t(chain, c + pb * 7 * 48, rows, pix_.data() + pb * 7, flat0, pixels, noc,
                          add, tmp);
         }
         if (chain.pattern == kernels::Pattern::kGeneric) {
+          const int64_t p0 = pb0 * 7, p1 = std::min(pixels, pb1 * 7);
           for (int l = 0; l < noc; ++l) {
-            t_->chain(chain, tmp + l * pixels, pixels, flat0 + l * pixels, n, oc0 + l, 0);
+            t_->chain(chain, tmp + l * pixels + p0, p1 - p0, flat0 + l * pixels + p0, n, oc0 + l,
+                      0);
           }
         }
       }

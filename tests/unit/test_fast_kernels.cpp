@@ -525,6 +525,42 @@ TEST_CASE("fast conv2d on the layer shapes of the networks", "[fast]") {
   }
 }
 
+// Small grids take the transposed product (lanes over groups of 48 filters);
+// with few groups a thread their pixels are split between the threads too.
+// Three 3 x 3 layers on 13 x 13 (64 filters: a group and a third): a
+// pattern with byte output, a residual one reading bytes, a generic chain
+// (a per-channel multiply), on 1, 2 and 3 threads, one and two images.
+TEST_CASE("small grids split by filters and pixels equal the scalar kernel", "[fast]") {
+  std::mt19937 rng(2024);
+  for (int64_t n : {1, 2}) {
+    ModelBuilder b;
+    const int64_t c = 64, hw = 13;
+    const std::vector<int64_t> s{n, c, hw, hw};
+    auto conv = [&](int in, int64_t o, const std::string& t) {
+      int wt = b.param("w" + t, {o, c, 3, 3}, 8, random_values(rng, o * c * 9, 127));
+      int bias = b.param("b" + t, {o}, 14, random_values(rng, o, 5000));
+      return b.op("conv2d",
+                  {{"channels", std::to_string(o)}, {"kernel_size", shape_attr(3, 3)},
+                   {"strides", shape_attr(1, 1)}, {"padding", shape_attr(1, 1)},
+                   {"groups", "1"}, {"use_bias", "True"}},
+                  {in, wt, bias}, {n, o, hw, hw});
+    };
+    auto shift = [&](int in, const std::vector<int64_t>& shape) {
+      return b.op("cvm_right_shift", {{"precision", "8"}, {"shift_bit", "10"}}, {in}, shape);
+    };
+    int x = b.data(s, 8);
+    int a = b.op("relu", {}, {shift(conv(x, c, "0"), s)}, s);
+    int sum = b.op("elemwise_add", {}, {shift(conv(a, c, "1"), s), a}, s);
+    int r = b.op("relu", {}, {shift(sum, s)}, s);
+    const std::vector<int64_t> s2{n, 40, hw, hw};
+    int scale = b.param("scale", {40, 1, 1}, 4, random_values(rng, 40, 7));
+    int y = b.op("broadcast_mul", {}, {shift(conv(r, 40, "2"), s2), scale}, s2);
+    b.op("clip", {{"a_min", "-100"}, {"a_max", "100"}}, {y}, s2);
+    std::vector<std::vector<int32_t>> in{input_values(rng, n * c * hw * hw, 127)};
+    CHECK(same_as_scalar(b, in, "13x13 n" + std::to_string(n)));
+  }
+}
+
 // The epilogue's rounding shift adds half and shifts only where that cannot
 // overflow (kernels::set_rounding). Models at the limits the precision rules
 // allow -- biases of 31 bits near +-2^30, data and weights at +-127, shifts
