@@ -119,8 +119,10 @@ struct Model::Impl {
   void bind_params(const std::string& blob);
   void check_memory(uint64_t param_bytes) const;
   void allocate();
-  void execute(const std::vector<int32_t>& input);
-  std::vector<int32_t> input_values;  // infer()'s decoded input
+  // Runs an inference: fill(data, count, range) writes the input's `count`
+  // values, clamped to [-range, range], to the data entry.
+  template <typename Fill>
+  void execute(const Fill& fill);
   std::vector<double>* step_seconds = nullptr;  // when set, execute() times each step
   std::vector<double>* step_cpu = nullptr;
   void postprocess_outputs(uint8_t* out) const;
@@ -359,15 +361,14 @@ void Model::Impl::allocate() {
   allocated = true;
 }
 
-void Model::Impl::execute(const std::vector<int32_t>& input) {
+template <typename Fill>
+void Model::Impl::execute(const Fill& fill) {
   if (!allocated) allocate();
   uint32_t eid = graph.entry_id(data_node, 0);
   CVM_VERIFY(input_shape == graph.shapes[eid])
       << "Loaded data shape " << shape_string(input_shape) << " not matched "
       << shape_string(graph.shapes[eid]);
-  int32_t range = precision_range(graph.precision[eid]);
-  int32_t* data = entries[eid].data;
-  for (size_t i = 0; i < input.size(); ++i) data[i] = std::min(std::max(input[i], -range), range);
+  fill(entries[eid].data, shape_size(input_shape), precision_range(graph.precision[eid]));
   // Threads for this inference. When the machine is busy -- in the last
   // inference on several threads the workers ran less than a quarter of
   // their share of the work (the caller took over what they had not
@@ -625,19 +626,23 @@ void Model::infer(const void* input, size_t input_bytes, void* output) {
   CVM_VERIFY(static_cast<int64_t>(input_bytes) == impl_->input_length)
       << "input length " << input_bytes << ", expected " << impl_->input_length;
   const uint8_t* bytes = static_cast<const uint8_t*>(input);
-  // Reused between calls (a fresh buffer of this size costs page faults).
-  std::vector<int32_t>& values = impl_->input_values;
-  values.resize(static_cast<size_t>(shape_size(impl_->input_shape)));
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (impl_->input_bytes == 4) {
-      const uint8_t* b = bytes + 4 * i;
-      values[i] = static_cast<int32_t>(uint32_t(b[0]) | uint32_t(b[1]) << 8 |
-                                       uint32_t(b[2]) << 16 | uint32_t(b[3]) << 24);
+  // Decoded straight into the data entry, one loop per width (vectorised:
+  // a 224 x 224 x 3 input took 75 us through a buffer of int32).
+  const bool wide = impl_->input_bytes == 4;
+  impl_->execute([&](int32_t* data, int64_t count, int32_t range) {
+    if (wide) {
+      for (int64_t i = 0; i < count; ++i) {
+        const uint8_t* b = bytes + 4 * i;
+        const int32_t v = static_cast<int32_t>(uint32_t(b[0]) | uint32_t(b[1]) << 8 |
+                                               uint32_t(b[2]) << 16 | uint32_t(b[3]) << 24);
+        data[i] = std::min(std::max(v, -range), range);
+      }
     } else {
-      values[i] = static_cast<int8_t>(bytes[i]);
+      for (int64_t i = 0; i < count; ++i) {
+        data[i] = std::min(std::max(int32_t{static_cast<int8_t>(bytes[i])}, -range), range);
+      }
     }
-  }
-  impl_->execute(values);
+  });
   impl_->postprocess_outputs(static_cast<uint8_t*>(output));
 }
 
@@ -651,7 +656,9 @@ std::vector<std::vector<int32_t>> Model::run(const std::vector<int32_t>& input) 
   std::lock_guard<std::mutex> lock(impl_->mutex);
   CVM_VERIFY(static_cast<int64_t>(input.size()) == shape_size(impl_->input_shape))
       << "input has " << input.size() << " values, expected " << shape_size(impl_->input_shape);
-  impl_->execute(input);
+  impl_->execute([&](int32_t* data, int64_t count, int32_t range) {
+    for (int64_t i = 0; i < count; ++i) data[i] = std::min(std::max(input[i], -range), range);
+  });
   std::vector<std::vector<int32_t>> out;
   for (const EntryRef& e : impl_->graph.heads) {
     const Tensor& t = impl_->entries[impl_->graph.entry_id(e)];

@@ -1057,3 +1057,45 @@ TEST_CASE("the ISA level follows set_isa, then CVM_ISA, capped by the CPU", "[fa
   CHECK(cvm::active_isa() == cvm::detected_isa());
   if (saved) setenv("CVM_ISA", keep.c_str(), 1);
 }
+
+// infer() decodes the input bytes straight into the data entry, clamped to
+// the data's precision (int8 inputs: -128 becomes -127; int32 inputs of
+// precision 16: +-32767), as Model::run does with int32 values.
+TEST_CASE("inputs are clamped to the data's precision on the way in", "[fast]") {
+  for (int precision : {8, 16}) {
+    ModelBuilder b;
+    int x = b.data({1, 2, 3}, precision);
+    b.op("flatten", {}, {x}, {1, 6});
+    auto model = cvm::Model::load(b.json(), b.params());
+    const std::vector<int32_t> values{-128, 127, 5, -40000, 40000, -7};
+    const int32_t range = precision == 8 ? 127 : 32767;
+    std::vector<uint8_t> in;
+    for (int32_t v : values) {
+      const int32_t wide = precision == 8 ? static_cast<int8_t>(v & 0xFF) : v;
+      for (int k = 0; k < (precision == 8 ? 1 : 4); ++k) {
+        in.push_back(static_cast<uint8_t>(static_cast<uint32_t>(wide) >> (8 * k)));
+      }
+    }
+    const std::vector<uint8_t> out = model->infer(in);
+    REQUIRE(out.size() == in.size());
+    for (size_t i = 0; i < values.size(); ++i) {
+      const int32_t sent = precision == 8 ? static_cast<int8_t>(values[i] & 0xFF) : values[i];
+      const int32_t want = std::min(std::max(sent, -range), range);
+      int32_t got = 0;
+      if (precision == 8) {
+        got = static_cast<int8_t>(out[i]);
+      } else {
+        uint32_t u = 0;
+        for (int k = 0; k < 4; ++k) u |= static_cast<uint32_t>(out[4 * i + k]) << (8 * k);
+        got = static_cast<int32_t>(u);
+      }
+      INFO("precision " << precision << " value " << i);
+      CHECK(got == want);
+    }
+    // Model::run clamps its int32 values alike.
+    const auto heads = model->run(values);
+    for (size_t i = 0; i < values.size(); ++i) {
+      CHECK(heads[0][i] == std::min(std::max(values[i], -range), range));
+    }
+  }
+}
