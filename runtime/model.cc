@@ -10,6 +10,7 @@
 #include <sstream>
 #include <unordered_map>
 #include <thread>
+#include <type_traits>
 #include <chrono>
 #include <ctime>
 
@@ -120,7 +121,8 @@ struct Model::Impl {
   void check_memory(uint64_t param_bytes) const;
   void allocate();
   // Runs an inference: fill(data, count, range) writes the input's `count`
-  // values, clamped to [-range, range], to the data entry.
+  // values, clamped to [-range, range], to the data entry (data: int32_t*,
+  // or int8_t* when the plan keeps the input as bytes).
   template <typename Fill>
   void execute(const Fill& fill);
   std::vector<double>* step_seconds = nullptr;  // when set, execute() times each step
@@ -368,7 +370,13 @@ void Model::Impl::execute(const Fill& fill) {
   CVM_VERIFY(input_shape == graph.shapes[eid])
       << "Loaded data shape " << shape_string(input_shape) << " not matched "
       << shape_string(graph.shapes[eid]);
-  fill(entries[eid].data, shape_size(input_shape), precision_range(graph.precision[eid]));
+  const int64_t count = shape_size(input_shape);
+  const int32_t range = precision_range(graph.precision[eid]);
+  if (plan->input_bytes) {
+    fill(reinterpret_cast<int8_t*>(entries[eid].data), count, range);
+  } else {
+    fill(entries[eid].data, count, range);
+  }
   // Threads for this inference. When the machine is busy -- in the last
   // inference on several threads the workers ran less than a quarter of
   // their share of the work (the caller took over what they had not
@@ -629,17 +637,19 @@ void Model::infer(const void* input, size_t input_bytes, void* output) {
   // Decoded straight into the data entry, one loop per width (vectorised:
   // a 224 x 224 x 3 input took 75 us through a buffer of int32).
   const bool wide = impl_->input_bytes == 4;
-  impl_->execute([&](int32_t* data, int64_t count, int32_t range) {
+  impl_->execute([&](auto* data, int64_t count, int32_t range) {
+    using T = std::remove_pointer_t<decltype(data)>;
     if (wide) {
       for (int64_t i = 0; i < count; ++i) {
         const uint8_t* b = bytes + 4 * i;
         const int32_t v = static_cast<int32_t>(uint32_t(b[0]) | uint32_t(b[1]) << 8 |
                                                uint32_t(b[2]) << 16 | uint32_t(b[3]) << 24);
-        data[i] = std::min(std::max(v, -range), range);
+        data[i] = static_cast<T>(std::min(std::max(v, -range), range));
       }
     } else {
       for (int64_t i = 0; i < count; ++i) {
-        data[i] = std::min(std::max(int32_t{static_cast<int8_t>(bytes[i])}, -range), range);
+        data[i] = static_cast<T>(
+            std::min(std::max(int32_t{static_cast<int8_t>(bytes[i])}, -range), range));
       }
     }
   });
@@ -656,8 +666,11 @@ std::vector<std::vector<int32_t>> Model::run(const std::vector<int32_t>& input) 
   std::lock_guard<std::mutex> lock(impl_->mutex);
   CVM_VERIFY(static_cast<int64_t>(input.size()) == shape_size(impl_->input_shape))
       << "input has " << input.size() << " values, expected " << shape_size(impl_->input_shape);
-  impl_->execute([&](int32_t* data, int64_t count, int32_t range) {
-    for (int64_t i = 0; i < count; ++i) data[i] = std::min(std::max(input[i], -range), range);
+  impl_->execute([&](auto* data, int64_t count, int32_t range) {
+    using T = std::remove_pointer_t<decltype(data)>;
+    for (int64_t i = 0; i < count; ++i) {
+      data[i] = static_cast<T>(std::min(std::max(input[i], -range), range));
+    }
   });
   std::vector<std::vector<int32_t>> out;
   for (const EntryRef& e : impl_->graph.heads) {

@@ -1340,7 +1340,7 @@ class Planner {
         chain.stages[static_cast<size_t>(a->stage)].write_eid = kNoEntry;
       }
     }
-    plan->summary.byte_entries = decide_bytes(steps, step_accesses);
+    plan->summary.byte_entries = decide_bytes(steps, step_accesses, &plan->input_bytes);
 
     plan->steps = std::move(steps);
     for (auto& s : plan->steps) {
@@ -1828,7 +1828,7 @@ class Planner {
   // show that no such read reaches the pool's changed bytes. Returns how many
   // entries are bytes.
   int decide_bytes(std::vector<std::unique_ptr<Step>>& steps,
-                   const std::vector<std::vector<Access>>& step_accesses) {
+                   const std::vector<std::vector<Access>>& step_accesses, bool* input_bytes) {
     if (!t_) return 0;
     struct Role {
       ByteIO* io;
@@ -1888,6 +1888,12 @@ class Planner {
       }
       roles.push_back(r);
     }
+    // The input first, written before every step: int8 values when its
+    // precision is at most 8 (the runtime clamps them to +-127 at most).
+    if (input_.eid >= 0 && g_.precision[static_cast<size_t>(input_.eid)] <= 8) {
+      roles.insert(roles.begin(),
+                   Role{nullptr, nullptr, {}, input_.eid, kNoEntry, &input_, false, -1, true});
+    }
     // In step order, so that a step bounded by its data knows the data's
     // bounds.
     std::set<int64_t> bytes;
@@ -1939,7 +1945,9 @@ class Planner {
         if (r.x_in_place) changed = pair(r.xs.front(), r.out) || changed;
       }
     }
+    *input_bytes = input_.eid >= 0 && bytes.count(input_.eid) > 0;
     for (const Role& r : roles) {
+      if (!r.io) continue;  // the input
       r.io->use_bytes(bytes);
       if (r.fused) {
         r.fused->chain_plan().operand_bytes = r.operand != kNoEntry && bytes.count(r.operand) > 0;

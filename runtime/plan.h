@@ -74,6 +74,9 @@ struct Plan {
   // only fast steps read, from their pre-packed copy. They need neither
   // memory nor the parameter's values.
   std::vector<int> unused_pools;
+  // The input is stored as int8 values (its precision is at most 8 and
+  // every step that reads it takes bytes; see plan.cc).
+  bool input_bytes = false;
 };
 
 // A parameter's values: int32 values, or 8- or 32-bit little-endian bytes.

@@ -1098,4 +1098,33 @@ TEST_CASE("inputs are clamped to the data's precision on the way in", "[fast]") 
       CHECK(heads[0][i] == std::min(std::max(values[i], -range), range));
     }
   }
+  // Read by a convolution that takes bytes (a 1 x 1 filter of weight 1),
+  // an input of precision 8 is kept as int8 values where the ISA has byte
+  // kernels: clamped all the same, on every ISA level.
+  IsaGuard guard;
+  const std::vector<int32_t> values{-128, 127, 5, -100, 0, -7};
+  std::vector<uint8_t> in;
+  for (int32_t v : values) in.push_back(static_cast<uint8_t>(v & 0xFF));
+  for (cvm::Isa isa : fast_levels()) {
+    cvm::set_isa(isa);
+    ModelBuilder b;
+    int x = b.data({1, 1, 2, 3}, 8);
+    int w = b.param("w", {1, 1, 1, 1}, 8, {1});
+    b.op("conv2d",
+         {{"channels", "1"}, {"kernel_size", shape_attr(1, 1)}, {"strides", shape_attr(1, 1)},
+          {"padding", shape_attr(0, 0)}, {"groups", "1"}, {"use_bias", "False"}},
+         {x, w}, {1, 1, 2, 3});
+    auto model = cvm::Model::load(b.json(), b.params());
+    INFO("isa " << static_cast<int>(isa) << " plan " << model->plan_summary());
+    const std::vector<uint8_t> out = model->infer(in);
+    REQUIRE(out.size() == 4 * values.size());
+    for (size_t i = 0; i < values.size(); ++i) {
+      uint32_t u = 0;
+      for (int k = 0; k < 4; ++k) u |= static_cast<uint32_t>(out[4 * i + k]) << (8 * k);
+      CHECK(static_cast<int32_t>(u) == std::max(values[i], -127));
+    }
+    CHECK(model->run(values)[0][0] == -127);
+    // The byte kernels (AVX-512) keep the input as bytes.
+    if (isa == cvm::Isa::kAvx512) CHECK(model->plan_summary().find("byte entries 1") != std::string::npos);
+  }
 }
