@@ -12,7 +12,9 @@ over its rounds, so a busy moment of the machine hits both alike.
   python3 bench/compare_pytorch.py [--threads 2] [--rounds 5] [--build build]
 
 Needs Debian's python3-torch and python3-torchvision (apt-get install).
-Prints one line per model and a JSON summary on the last line. The reference
+Prints one line per model, each round's figures with the round's cache-line round trip
+between two threads (the host's placement of the virtual CPUs, bench/README.md), and a
+JSON summary on the last line. The reference
 runtime's latencies are the figures of issue 5 (same machine class, batch 1 but
 cifar_resnet20_b8), not measured here. peak_frac: MACs of one resnet50_v1
 inference per second over the int8 peak cvm_bench measures at start.
@@ -108,17 +110,21 @@ def main():
     torch_models = {"resnet18_v1": "resnet18", "resnet50_v1": "resnet50"}
     built = {k: make_torch_model(v, engine) for k, v in torch_models.items()}
     ours, theirs, info, peak, trips = {}, {}, {}, 0.0, []
+    per_round = {}  # model: each round's figure (cvm, then PyTorch's)
     for _ in range(args.rounds):
         res, p, trip = run_cvm(bench, args.models, args.threads, "^(model|load)/", 0.3)
         peak = max(peak, p)
         if trip:
             trips.append(trip)
         for name, (t, b) in res.items():
+            per_round.setdefault(name, []).append(t)
             if t < ours.get(name, float("inf")):
                 ours[name] = t
                 info[name] = b
         for k, (m, x) in built.items():
-            theirs[k] = min(theirs.get(k, float("inf")), time_torch(m, x, 20))
+            t = time_torch(m, x, 20)
+            per_round.setdefault("pytorch/" + k, []).append(t)
+            theirs[k] = min(theirs.get(k, float("inf")), t)
     print("threads %d, load average %.2f at start, %.2f at end; int8 peak %.0f GMAC/s"
           % (args.threads, summary["load_avg_start"], os.getloadavg()[0], peak / 1.0))
     print("%-18s %10s %10s %9s %12s %9s" % ("model", "cvm ms", "ref ms", "ref/cvm",
@@ -155,6 +161,13 @@ def main():
         print("cache-line round trip between two threads, per round: %s ns"
               % ", ".join("%.0f" % t for t in trips))
         summary["core_round_trip_ns"] = [round(t) for t in trips]
+    # Each round's figures: the state of a round shows in all of them alike.
+    print("per round (ms):")
+    for name in sorted(per_round):
+        if name.startswith("load/"):
+            continue
+        print("  %-28s %s" % (name, "  ".join("%8.3f" % t for t in per_round[name])))
+    summary["per_round_ms"] = {k: [round(t, 4) for t in v] for k, v in per_round.items()}
     summary["load_avg_end"] = os.getloadavg()[0]
     print(json.dumps(summary))
 
