@@ -1125,6 +1125,8 @@ TEST_CASE("inputs are clamped to the data's precision on the way in", "[fast]") 
     }
     CHECK(model->run(values)[0][0] == -127);
     // The byte kernels (AVX-512) keep the input as bytes.
-    if (isa == cvm::Isa::kAvx512) CHECK(model->plan_summary().find("byte entries 1") != std::string::npos);
+    if (isa == cvm::Isa::kAvx512) {
+      CHECK(model->plan_summary().find("byte entries 1") != std::string::npos);
+    }
   }
 }
