@@ -1819,12 +1819,13 @@ class Planner {
   }
 
   // Byte activations. An entry whose values are provably int8 -- the
-  // pattern of its producing fused step bounds them, or it is the output of
-  // a max_pool2d or concatenate of such entries -- is stored as int8 values
-  // at the start of its pool when every read of it is by a step that takes
-  // bytes (ByteIO: its data, or a residual operand) and comes right after its
-  // write (no write to the pool in between). For every other read of the pool the
-  // byte write counts as a write left out: the timeline of decide_skips must
+  // pattern of its producing fused step bounds them, it is the output of a
+  // max_pool2d or concatenate of such entries, or it is the input, of
+  // precision 8 or less -- is stored as int8 values at the start of its
+  // pool when every read of it is by a step that takes bytes (ByteIO: its
+  // data, or a residual operand) and comes right after its write (no write
+  // to the pool in between). For every other read of the pool the byte
+  // write counts as a write left out: the timeline of decide_skips must
   // show that no such read reaches the pool's changed bytes. Returns how many
   // entries are bytes.
   int decide_bytes(std::vector<std::unique_ptr<Step>>& steps,
