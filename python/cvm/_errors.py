@@ -9,7 +9,7 @@ class Error(Exception):
 
     code = 0
 
-    def __init__(self, message, code=None):
+    def __init__(self, message="", code=None):
         super().__init__(message)
         if code is not None:
             self.code = code

@@ -6,6 +6,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -164,6 +165,7 @@ class NativeModel {
     }
     if (kind == 'f') {
       arr = whole_numbers(arr);
+      dt = arr.dtype();
     } else if (kind != 'i' && kind != 'u') {
       invalid("input dtype " + dtype_name(dt) +
               ", expected integers (or floats holding whole numbers)");
@@ -205,6 +207,32 @@ class NativeModel {
       model_->infer(in.data(), in.size(), dst);
     }
     return out;
+  }
+
+  // Seconds of each of `repeats` calls of the C++ API's run() on `x` (an
+  // array of the input's dtype), for bench/python_overhead.py: the same work
+  // as run() without Python around it.
+  std::vector<double> native_run_seconds(const py::array& x, int repeats) {
+    check_shape(x);
+    if (!(x.flags() & py::array::c_style)) invalid("x must be C-contiguous");
+    const cvm::Model::ValueType type = value_type(x.dtype());
+    std::vector<std::vector<int32_t>> buffers;
+    std::vector<int32_t*> heads;
+    for (const cvm::TensorInfo& info : outputs_) {
+      int64_t n = 1;
+      for (int64_t d : info.shape) n *= d;
+      buffers.emplace_back(static_cast<size_t>(n));
+      heads.push_back(buffers.back().data());
+    }
+    std::vector<double> seconds;
+    py::gil_scoped_release release;
+    for (int i = 0; i < repeats; ++i) {
+      const auto start = std::chrono::steady_clock::now();
+      model_->run(x.data(), type, heads.data(), heads.size());
+      seconds.push_back(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+    return seconds;
   }
 
   py::tuple input_info() const { return info_tuple(input_); }
@@ -294,6 +322,15 @@ class NativeModel {
   std::vector<cvm::TensorInfo> outputs_;
 };
 
+// Messages may quote a hostile model's bytes: decoded with replacement.
+void raise(PyObject* type, const char* message) {
+  PyObject* text =
+      PyUnicode_DecodeUTF8(message, static_cast<Py_ssize_t>(std::strlen(message)), "replace");
+  if (!text) return;  // the decoding error stays set
+  PyErr_SetObject(type, text);
+  Py_DECREF(text);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_native, m) {
@@ -308,9 +345,9 @@ PYBIND11_MODULE(_native, m) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const cvm::Error& e) {
-      PyErr_SetString(e.code() == cvm::kErrorLogic ? model_error : runtime_failure, e.what());
+      raise(e.code() == cvm::kErrorLogic ? model_error : runtime_failure, e.what());
     } catch (const std::bad_alloc&) {
-      PyErr_SetString(runtime_failure, "out of memory");
+      raise(runtime_failure, "out of memory");
     }
   });
 
@@ -321,6 +358,7 @@ PYBIND11_MODULE(_native, m) {
            "Runs the model on one input of the input's shape; returns one int32 array per head.")
       .def("infer_bytes", &NativeModel::infer_bytes, py::arg("input"),
            "The C API's bytes in and out (post-processing included).")
+      .def("_native_run_seconds", &NativeModel::native_run_seconds)
       .def("_input_info", &NativeModel::input_info)
       .def("_output_infos", &NativeModel::output_infos)
       .def_property_readonly("gas", &NativeModel::gas)
