@@ -60,7 +60,15 @@ class Model(_native.NativeModel):
     def __init__(self, json, params, max_memory_bytes=0, device_type=0):
         if isinstance(json, str):
             json = json.encode("utf-8")
-        super().__init__(json, params, int(max_memory_bytes), int(device_type))
+        try:
+            max_memory_bytes, device_type = int(max_memory_bytes), int(device_type)
+        except (TypeError, ValueError):
+            raise ModelError("max_memory_bytes and device_type must be integers, got %r and %r"
+                             % (max_memory_bytes, device_type)) from None
+        if max_memory_bytes < 0:
+            raise ModelError("max_memory_bytes is %d, expected a byte count (0: no limit)"
+                             % max_memory_bytes)
+        super().__init__(json, params, max_memory_bytes, device_type)
         # Kept for pickling (references, not copies, when given bytes).
         self._json = json
         self._params = params

@@ -139,6 +139,8 @@ def test_bad_bytes_and_blobs(lenet, lenet_files):
     assert error_of(cvm.Model, b"{", params).code == 2
     assert error_of(cvm.Model, json_text, params, 1000).code == 1  # max_memory_bytes
     assert error_of(cvm.Model, json_text, params, 0, 1).code == 2  # no GPU
+    assert error_of(cvm.Model, json_text, params, -1).code == 1
+    assert error_of(cvm.Model, json_text, params, "lots").code == 1
 
 
 def test_missing_files_are_named(tmp_path):
