@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -121,7 +122,35 @@ std::string json_syntax_error(const std::string& text) {
   } catch (const nlohmann::json::parse_error& e) {
     byte = e.byte;  // 1-based index of the last character read
   }
-  const size_t pos = byte > 0 ? byte - 1 : 0;
+  // The parser stops on the last character of the token it could not use:
+  // report the token from its first character.
+  size_t pos = byte > 0 ? byte - 1 : 0;
+  std::string token;
+  if (pos < text.size()) {
+    const auto is_word = [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.';
+    };
+    size_t start = pos;
+    if (text[pos] == '"') {
+      while (start > 0 && !(text[start - 1] == '"' && (start < 2 || text[start - 2] != '\\'))) --start;
+      start = start > 0 ? start - 1 : pos;
+    } else if (is_word(text[pos])) {
+      while (start > 0 && is_word(text[start - 1])) --start;
+    } else if (pos > 0 && std::isalpha(static_cast<unsigned char>(text[pos - 1]))) {
+      // A misspelt literal (true, false, null): read up to the character
+      // after it.
+      size_t word = pos - 1;
+      while (word > 0 && is_word(text[word - 1])) --word;
+      if (std::isalpha(static_cast<unsigned char>(text[word]))) {
+        start = word;
+        pos -= 1;
+      }
+    }
+    if (start < pos && pos - start < 40) {
+      token = text.substr(start, pos - start + 1);
+      pos = start;
+    }
+  }
   size_t line = 1, line_start = 0;
   for (size_t i = 0; i < pos && i < text.size(); ++i) {
     if (text[i] == '\n') {
@@ -134,6 +163,8 @@ std::string json_syntax_error(const std::string& text) {
     reason = "the file is empty, expected JSON";
   } else if (pos >= text.size()) {
     reason = "the text ends before the JSON does (an object, list or string is not closed)";
+  } else if (!token.empty()) {
+    reason = (token[0] == '"' ? "unexpected string " : "unexpected ") + token;
   } else {
     const unsigned char c = static_cast<unsigned char>(text[pos]);
     char buf[64];
