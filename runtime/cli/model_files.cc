@@ -16,9 +16,9 @@ namespace cli {
 
 namespace {
 
-// The most bytes read of each model file: the loader's own JSON limit plus
-// one (so that it reports the size), and a params blob no model needs.
-constexpr size_t kMaxSymbolBytes = (size_t(64) << 20) + 1;
+// The most bytes read of each model file: the loader's own JSON limit, and
+// a params blob no model needs.
+constexpr size_t kMaxSymbolBytes = size_t(64) << 20;
 constexpr size_t kMaxParamsBytes = size_t(4) << 30;
 
 bool exists(const std::string& path, bool* is_dir) {
