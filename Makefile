@@ -4,11 +4,11 @@
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DEBIAN_PACKAGES = cmake make g++ pkg-config libeigen3-dev libxsimd-dev nlohmann-json3-dev \
-                  catch2 libbenchmark-dev python3 python3-numpy python3-dev pybind11-dev \
-                  python3-pybind11 python3-pytest python3-distributed
+                  catch2 libbenchmark-dev python3 python3-numpy libstb-dev python3-dev \
+                  pybind11-dev python3-pybind11 python3-pytest python3-distributed
 EXAMPLE_MODEL = examples/models/lenet_28
 
-.PHONY: all deps build run test clean
+.PHONY: all deps build build-run run test clean
 
 all: build
 
@@ -29,7 +29,12 @@ $(BUILD)/CMakeCache.txt:
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS)
 
-run: build
+# Only what `make run` runs: the library and cvm-run (not the tests, examples
+# and benchmarks that `make test` builds).
+build-run: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS) --target cvm cvm-run
+
+run: build-run
 	./$(BUILD)/cvm-run info --model $(EXAMPLE_MODEL)
 	./$(BUILD)/cvm-run --model $(EXAMPLE_MODEL) --input $(EXAMPLE_MODEL)/input.bin
 

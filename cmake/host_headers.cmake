@@ -4,7 +4,7 @@
 # cross compiler's search path. Defines the targets find_package would.
 set(_cvm_staged ${CMAKE_BINARY_DIR}/host-headers)
 file(MAKE_DIRECTORY ${_cvm_staged})
-foreach(_dir nlohmann catch2 xsimd)
+foreach(_dir nlohmann catch2 xsimd stb)
   if(EXISTS ${CVM_HOST_HEADERS_DIR}/${_dir} AND NOT EXISTS ${_cvm_staged}/${_dir})
     file(CREATE_LINK ${CVM_HOST_HEADERS_DIR}/${_dir} ${_cvm_staged}/${_dir} SYMBOLIC)
   endif()
@@ -24,6 +24,9 @@ set(nlohmann_json_FOUND TRUE)
 if(EXISTS ${_cvm_staged}/catch2/catch.hpp)
   _cvm_header_target(Catch2::Catch2)
   set(Catch2_FOUND TRUE)
+endif()
+if(EXISTS ${_cvm_staged}/stb/stb_image.h)
+  _cvm_header_target(cvm_stb)  # cvm-run's image decoder
 endif()
 if(EXISTS ${_cvm_staged}/xsimd/xsimd.hpp)
   _cvm_header_target(xsimd)

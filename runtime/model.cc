@@ -247,10 +247,10 @@ int Model::Impl::thread_count() const {
   if (const char* env = std::getenv("CVM_THREADS")) {
     char* end = nullptr;
     const long n = std::strtol(env, &end, 10);
-    if (end != env && *end == '\0' && n > 0) return static_cast<int>(std::min(n, 256L));
+    if (end != env && *end == '\0' && n > 0) return static_cast<int>(std::min<long>(n, kMaxThreads));
   }
   const unsigned hw = std::thread::hardware_concurrency();
-  return hw == 0 ? 1 : static_cast<int>(std::min(hw, 256u));
+  return hw == 0 ? 1 : static_cast<int>(std::min<unsigned>(hw, kMaxThreads));
 }
 
 void Model::Impl::bind_params(const std::string& blob) {
@@ -598,7 +598,9 @@ int64_t Model::storage_size() const { return impl_->storage; }
 
 void Model::set_threads(int n) {
   std::lock_guard<std::mutex> lock(impl_->mutex);
-  impl_->threads = n < 0 ? 0 : n;
+  // Capped like CVM_THREADS: each thread costs a stack and scratch memory,
+  // and a count in the millions would only exhaust memory.
+  impl_->threads = n < 0 ? 0 : std::min(n, kMaxThreads);
 }
 
 int Model::threads() const { return impl_->thread_count(); }

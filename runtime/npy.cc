@@ -16,9 +16,9 @@ const char kMagic[] = "\x93NUMPY";
 // top-level comma or closing brace.
 std::string header_field(const std::string& header, const std::string& key) {
   size_t at = header.find("'" + key + "'");
-  CVM_VERIFY(at != std::string::npos) << "npy header has no " << key;
+  CVM_VERIFY(at != std::string::npos) << "the .npy header has no '" << key << "'";
   at = header.find(':', at);
-  CVM_VERIFY(at != std::string::npos) << "npy header malformed";
+  CVM_VERIFY(at != std::string::npos) << "the .npy header is malformed";
   ++at;
   int depth = 0;
   size_t end = at;
@@ -42,81 +42,118 @@ uint64_t read_uint(const unsigned char* p, int width, bool little) {
   return v;
 }
 
+// IEEE 754 half precision to double (exact).
+double half_to_double(uint16_t h) {
+  const int sign = h >> 15, exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF;
+  double v;
+  if (exponent == 0x1F) {
+    v = mantissa ? std::numeric_limits<double>::quiet_NaN() : std::numeric_limits<double>::infinity();
+  } else if (exponent == 0) {
+    v = std::ldexp(mantissa, -24);
+  } else {
+    v = std::ldexp(mantissa + 1024, exponent - 25);
+  }
+  return sign ? -v : v;
+}
+
+std::vector<int64_t> parse_shape(const std::string& text) {
+  CVM_VERIFY(text.size() >= 2 && text.front() == '(' && text.back() == ')')
+      << "the .npy shape " << text << " is not a tuple";
+  std::vector<int64_t> shape;
+  int64_t count = 1;
+  size_t pos = 1;
+  const size_t end = text.size() - 1;
+  while (pos < end) {
+    while (pos < end && (text[pos] == ' ' || text[pos] == ',')) ++pos;
+    if (pos >= end) break;
+    CVM_VERIFY(text[pos] >= '0' && text[pos] <= '9') << "the .npy shape " << text << " is malformed";
+    int64_t d = 0;
+    while (pos < end && text[pos] >= '0' && text[pos] <= '9') {
+      d = d * 10 + (text[pos++] - '0');
+      CVM_VERIFY(d <= (int64_t(1) << 31)) << "the .npy shape " << text << " is too large";
+    }
+    CVM_VERIFY(pos == end || text[pos] == ',' || text[pos] == ' ')
+        << "the .npy shape " << text << " is malformed";
+    shape.push_back(d);
+    count *= d;
+    CVM_VERIFY(count <= (int64_t(1) << 31)) << "the .npy shape " << text << " is too large";
+    CVM_VERIFY(shape.size() <= 32) << "the .npy shape " << text << " has too many dimensions";
+  }
+  return shape;
+}
+
 }  // namespace
 
 bool looks_like_npy(const std::string& bytes) {
   return bytes.size() >= 10 && std::memcmp(bytes.data(), kMagic, 6) == 0;
 }
 
-NpyArray parse_npy(const std::string& bytes) {
-  CVM_VERIFY(looks_like_npy(bytes)) << "not an .npy file";
-  const unsigned char* p = reinterpret_cast<const unsigned char*>(bytes.data());
-  int major = p[6];
-  size_t header_len, offset;
-  if (major == 1) {
-    header_len = read_uint(p + 8, 2, true);
-    offset = 10;
-  } else {
-    CVM_VERIFY(major == 2 || major == 3) << "unsupported .npy version " << major;
-    CVM_VERIFY(bytes.size() >= 12) << ".npy file truncated";
-    header_len = read_uint(p + 8, 4, true);
-    offset = 12;
-  }
-  CVM_VERIFY(header_len <= bytes.size() - offset) << ".npy header truncated";
-  std::string header = bytes.substr(offset, header_len);
-  offset += header_len;
+size_t npy_data_offset(const std::string& first_bytes) {
+  CVM_VERIFY(looks_like_npy(first_bytes)) << "not an .npy file (no \\x93NUMPY magic at its start)";
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(first_bytes.data());
+  const int major = p[6];
+  if (major == 1) return 10 + static_cast<size_t>(read_uint(p + 8, 2, true));
+  CVM_VERIFY(major == 2 || major == 3) << "unsupported .npy version " << major;
+  CVM_VERIFY(first_bytes.size() >= 12) << "the .npy file ends inside its header";
+  const uint64_t header_len = read_uint(p + 8, 4, true);
+  CVM_VERIFY(header_len <= kNpyMaxHeader)
+      << "the .npy header announces " << header_len << " bytes, more than the "
+      << kNpyMaxHeader << " accepted";
+  return 12 + static_cast<size_t>(header_len);
+}
+
+NpyHeader parse_npy_header(const std::string& bytes) {
+  NpyHeader h;
+  h.data_offset = npy_data_offset(bytes);
+  CVM_VERIFY(bytes.size() >= h.data_offset) << "the .npy file ends inside its header";
+  const size_t start = bytes[6] == 1 ? 10 : 12;
+  const std::string header = bytes.substr(start, h.data_offset - start);
 
   std::string descr = header_field(header, "descr");
-  CVM_VERIFY(descr.size() >= 5 && (descr[0] == '\'' || descr[0] == '"'))
-      << "unsupported .npy dtype " << descr;
+  CVM_VERIFY(descr.size() >= 5 && (descr[0] == '\'' || descr[0] == '"') && descr.back() == descr[0])
+      << "unsupported .npy dtype " << descr << " (expected integers or whole-number floats)";
   descr = descr.substr(1, descr.size() - 2);
+  h.descr = descr;
   CVM_VERIFY(header_field(header, "fortran_order") == "False")
-      << "Fortran-ordered .npy arrays are not supported";
+      << "Fortran-ordered .npy arrays are not supported (save a C-ordered array)";
+  h.shape = parse_shape(header_field(header, "shape"));
+  h.count = 1;
+  for (int64_t d : h.shape) h.count *= d;
 
-  NpyArray out;
-  std::string shape = header_field(header, "shape");
-  CVM_VERIFY(shape.size() >= 2 && shape.front() == '(' && shape.back() == ')')
-      << "malformed .npy shape " << shape;
-  int64_t count = 1;
-  size_t pos = 1;
-  while (pos < shape.size() - 1) {
-    while (pos < shape.size() - 1 && (shape[pos] == ' ' || shape[pos] == ',')) ++pos;
-    if (pos >= shape.size() - 1) break;
-    size_t used = 0;
-    long long d = std::stoll(shape.substr(pos), &used);
-    CVM_VERIFY(d >= 0 && d <= (int64_t(1) << 31)) << "bad .npy dimension " << d;
-    out.shape.push_back(d);
-    count *= d;
-    CVM_VERIFY(count <= (int64_t(1) << 31)) << ".npy array too large";
-    pos += used;
-  }
-
-  char order = descr[0];
-  char kind = descr[1];
-  int width = std::atoi(descr.c_str() + 2);
-  bool little = order == '<' || order == '|' || order == '=';
+  const char order = descr[0];
+  h.kind = descr[1];
+  h.width = std::atoi(descr.c_str() + 2);
+  h.little = order == '<' || order == '|' || order == '=';
   CVM_VERIFY(order == '<' || order == '>' || order == '|' || order == '=')
-      << "unsupported .npy byte order " << descr;
-  CVM_VERIFY(((kind == 'i' || kind == 'u') && (width == 1 || width == 2 || width == 4 || width == 8)) ||
-             (kind == 'b' && width == 1) || (kind == 'f' && (width == 4 || width == 8)))
-      << "unsupported .npy dtype " << descr;
-  CVM_VERIFY(static_cast<uint64_t>(count) * width <= bytes.size() - offset)
-      << ".npy data truncated";
+      << "unsupported .npy byte order in dtype " << descr;
+  CVM_VERIFY(h.kind != 'b')
+      << "dtype bool is not accepted (expected integers; save arr.astype('int8'))";
+  const bool integer = (h.kind == 'i' || h.kind == 'u') &&
+                       (h.width == 1 || h.width == 2 || h.width == 4 || h.width == 8);
+  const bool floating = h.kind == 'f' && (h.width == 2 || h.width == 4 || h.width == 8);
+  CVM_VERIFY((integer || floating) && descr.size() == (h.width >= 10 ? 4u : 3u))
+      << "unsupported .npy dtype " << descr
+      << " (expected integers, or float16/32/64 holding whole numbers)";
+  return h;
+}
 
-  out.values.resize(static_cast<size_t>(count));
-  const unsigned char* data = p + offset;
-  for (int64_t i = 0; i < count; ++i) {
-    uint64_t raw = read_uint(data + i * width, width, little);
+std::vector<int64_t> decode_npy_values(const NpyHeader& h, const unsigned char* data) {
+  std::vector<int64_t> values(static_cast<size_t>(h.count));
+  for (int64_t i = 0; i < h.count; ++i) {
+    uint64_t raw = read_uint(data + i * h.width, h.width, h.little);
     int64_t v = 0;
-    if (kind == 'u' || kind == 'b') {
-      CVM_VERIFY(raw <= uint64_t(std::numeric_limits<int64_t>::max())) << "value out of range";
+    if (h.kind == 'u') {
+      CVM_VERIFY(raw <= uint64_t(std::numeric_limits<int64_t>::max()))
+          << "value " << raw << " at index " << i << " is out of range";
       v = static_cast<int64_t>(raw);
-    } else if (kind == 'i') {
-      if (width < 8 && (raw >> (8 * width - 1)) & 1) raw |= ~uint64_t(0) << (8 * width);
+    } else if (h.kind == 'i') {
+      if (h.width < 8 && (raw >> (8 * h.width - 1)) & 1) raw |= ~uint64_t(0) << (8 * h.width);
       v = static_cast<int64_t>(raw);
     } else {
       double f;
-      if (width == 4) {
+      if (h.width == 2) {
+        f = half_to_double(static_cast<uint16_t>(raw));
+      } else if (h.width == 4) {
         uint32_t bits = static_cast<uint32_t>(raw);
         float x;
         std::memcpy(&x, &bits, 4);
@@ -125,11 +162,25 @@ NpyArray parse_npy(const std::string& bytes) {
         std::memcpy(&f, &raw, 8);
       }
       CVM_VERIFY(std::isfinite(f) && f == std::floor(f) && std::fabs(f) < 9.2e18)
-          << "value " << f << " at index " << i << " is not an integer";
+          << "value " << f << " at index " << i << " is not a whole number";
       v = static_cast<int64_t>(f);
     }
-    out.values[i] = v;
+    values[static_cast<size_t>(i)] = v;
   }
+  return values;
+}
+
+NpyArray parse_npy(const std::string& bytes) {
+  const NpyHeader h = parse_npy_header(bytes);
+  const size_t have = bytes.size() - h.data_offset;
+  CVM_VERIFY(have >= h.data_bytes())
+      << "data truncated: the shape needs " << h.data_bytes() << " bytes of " << h.descr
+      << ", the file has " << have;
+  CVM_VERIFY(have == h.data_bytes())
+      << "the file has " << have - h.data_bytes() << " bytes after the data its shape takes";
+  NpyArray out;
+  out.shape = h.shape;
+  out.values = decode_npy_values(h, reinterpret_cast<const unsigned char*>(bytes.data()) + h.data_offset);
   return out;
 }
 

@@ -1,11 +1,8 @@
 // cvm-run end to end: argument errors, file formats, and every shared model.
 #include <catch2/catch.hpp>
 
-#include "file_util.h"
+#include "cli_util.h"
 
-#include <sys/wait.h>
-
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -17,47 +14,26 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
-
+using cvm::test::cvm_run;
+using cvm::test::scratch;
 using cvm::test::slurp;
-
-void spit(const fs::path& p, const std::string& bytes) {
-  std::ofstream out(p, std::ios::binary);
-  out << bytes;
-}
-
-fs::path scratch() {
-  fs::path dir = fs::temp_directory_path() / ("cvm_cli_test_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return dir;
-}
-
-Result cvm_run(const std::string& args) {
-  fs::path dir = scratch();
-  std::string cmd = std::string(CVM_RUN_PATH) + " " + args + " >" + (dir / "stdout").string() +
-                    " 2>" + (dir / "stderr").string() + " </dev/null";
-  int status = std::system(cmd.c_str());
-  Result r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = slurp(dir / "stdout");
-  r.err = slurp(dir / "stderr");
-  return r;
-}
+using cvm::test::spit;
+using Result = cvm::test::CliResult;
 
 const fs::path kExamples = fs::path(CVM_SOURCE_DIR) / "examples" / "models";
 const fs::path kHostile = fs::path(CVM_TEST_DATA_DIR) / "hostile";
 
-int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+int lines(const std::string& s) { return cvm::test::line_count(s); }
 
 }  // namespace
 
 TEST_CASE("cvm-run: argument errors exit non-zero with a reason", "[cli]") {
   Result r = cvm_run("");
   CHECK(r.code == 64);
-  CHECK(r.err.find("usage") != std::string::npos);
+  CHECK(r.err.find("no model") != std::string::npos);
+  // One line of reason, one of hint.
+  CHECK(lines(r.err) == 2);
+  CHECK(r.err.find("Try 'cvm-run --help'") != std::string::npos);
   r = cvm_run("--model");
   CHECK(r.code == 64);
   CHECK(r.err.find("--model needs a value") != std::string::npos);
@@ -68,9 +44,9 @@ TEST_CASE("cvm-run: argument errors exit non-zero with a reason", "[cli]") {
   r = cvm_run("--model " + (kExamples / "lenet_28").string() + " --input x --repeat zero");
   CHECK(r.code == 64);
   r = cvm_run("--model /nonexistent --input /nonexistent");
-  CHECK(r.code == 1);
+  CHECK(r.code == 3);
   CHECK(lines(r.err) == 1);
-  CHECK(r.err.find("cannot open") != std::string::npos);
+  CHECK(r.err == "cvm-run: /nonexistent: no such model folder\n");
   r = cvm_run("--help");
   CHECK(r.code == 0);
   CHECK(r.out.find("usage") != std::string::npos);

@@ -40,7 +40,7 @@ triple_of() { echo "$1-linux-gnu"; }
 
 # Packages: host build tools, the header-only dependencies, and per target
 # the cross compiler (its libstdc++ and libc come with it) and qemu-user.
-packages=(cmake make nlohmann-json3-dev catch2 libxsimd-dev qemu-user)
+packages=(cmake make nlohmann-json3-dev catch2 libxsimd-dev libstb-dev qemu-user)
 for t in "${targets[@]}"; do packages+=("g++-$(triple_of "$t")"); done
 missing=()
 for p in "${packages[@]}"; do

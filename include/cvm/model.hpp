@@ -26,6 +26,10 @@ void set_isa(Isa isa);
 Isa active_isa();
 Isa detected_isa();
 
+// The most threads an inference uses, whatever set_threads(), CVM_THREADS
+// or the core count say.
+constexpr int kMaxThreads = 256;
+
 struct TensorInfo {
   std::string name;
   std::vector<int64_t> shape;
@@ -81,7 +85,8 @@ class Model {
 
   // Threads an inference may use (0, the default: the CVM_THREADS
   // environment variable when it holds a positive count, else every core).
-  // Results never depend on it.
+  // Every count is capped at kMaxThreads (larger ones use kMaxThreads);
+  // threads() returns the count in effect. Results never depend on it.
   void set_threads(int n);
   int threads() const;
 

@@ -72,3 +72,19 @@ TEST_CASE("thread count: set_threads, else CVM_THREADS, else every core", "[conc
   const auto expected = bytes_of(dir / "output.bin");
   CHECK(model->infer(bytes_of(dir / "input.bin")) == expected);
 }
+
+TEST_CASE("thread count: a huge request is capped at kMaxThreads", "[concurrency]") {
+  // 1000000 threads used to be started as asked (gigabytes of stacks).
+  const fs::path dir = kModels / "lenet_28";
+  auto model = cvm::Model::load_files((dir / "symbol.json").string(), (dir / "params.bin").string());
+  model->set_threads(1000000);
+  CHECK(model->threads() == cvm::kMaxThreads);
+  model->set_threads(cvm::kMaxThreads - 1);
+  CHECK(model->threads() == cvm::kMaxThreads - 1);
+  ::setenv("CVM_THREADS", "1000000", 1);
+  model->set_threads(0);
+  CHECK(model->threads() == cvm::kMaxThreads);
+  ::unsetenv("CVM_THREADS");
+  model->set_threads(1000000);
+  CHECK(model->infer(bytes_of(dir / "input.bin")) == bytes_of(dir / "output.bin"));
+}
