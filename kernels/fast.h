@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "cvm/model.hpp"
+#include "cvm/isa.hpp"
 
 namespace cvm {
 namespace kernels {

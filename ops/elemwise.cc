@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/int_math.h"
 #include "ops/op.h"
 
 namespace cvm {
@@ -20,17 +21,6 @@ namespace {
 // Helpers
 
 int32_t wrap(uint32_t v) { return static_cast<int32_t>(v); }
-
-// Arithmetic shift right, well defined for negative values.
-int32_t shift_right(int32_t v, int s) {
-  return v >= 0 ? (v >> s) : ~((~v) >> s);
-}
-
-// Largest magnitude a signed value of `precision` bits holds: 2^(p-1) - 1.
-// The deployed kernels clip to [-bound, bound] and ignore `is_sign`.
-int32_t precision_bound(int precision) {
-  return static_cast<int32_t>((int64_t{1} << (precision - 1)) - 1);
-}
 
 int32_t clamp(int32_t v, int32_t lo, int32_t hi) {
   return v > hi ? hi : (v < lo ? lo : v);
@@ -346,28 +336,28 @@ class CvmRightShiftOp : public ShiftOp {
   }
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
            Workspace&) const override {
-    const int32_t hi = precision_bound(precision_);
+    const RightShiftRule rule = right_shift_rule(precision_, shift_);
     const int s = shift_;
-    auto round_shift = [s](int32_t v) {
-      int32_t t = shift_right(v, s - 1);
-      return shift_right(wrap(static_cast<uint32_t>(t) + 1u), 1);
-    };
-    if (hi == 0) {
-      map(in, out, [](int32_t) { return 0; });
-    } else if (s >= 31) {
-      map(in, out, [](int32_t v) { return v < 0 ? -1 : 0; });
-    } else if (precision_ + s >= 32) {
-      map(in, out, round_shift);
-    } else {
-      // Here 2^(precision + s - 1) < 2^31, so these bounds fit in int32.
-      const int64_t step = int64_t{1} << (s - 1);
-      const int32_t x_lo = static_cast<int32_t>((-2 * int64_t{hi} - 1) * step);
-      const int32_t x_hi = static_cast<int32_t>((2 * int64_t{hi} - 1) * step);
-      map(in, out, [=](int32_t v) {
-        if (v < x_lo) return -hi;
-        if (v > x_hi) return hi;
-        return round_shift(v);
-      });
+    auto round_shift = [s](int32_t v) { return rounding_shift_right(v, s); };
+    switch (rule.kind) {
+      case RightShiftRule::Kind::kZero:
+        map(in, out, [](int32_t) { return 0; });
+        break;
+      case RightShiftRule::Kind::kSignOnly:
+        map(in, out, [](int32_t v) { return v < 0 ? -1 : 0; });
+        break;
+      case RightShiftRule::Kind::kRound:
+        map(in, out, round_shift);
+        break;
+      case RightShiftRule::Kind::kSaturate: {
+        const int32_t hi = rule.hi, x_lo = rule.x_lo, x_hi = rule.x_hi;
+        map(in, out, [=](int32_t v) {
+          if (v < x_lo) return -hi;
+          if (v > x_hi) return hi;
+          return round_shift(v);
+        });
+        break;
+      }
     }
   }
 };

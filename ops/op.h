@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "graph/attrs.h"
-#include "graph/error.h"
-#include "graph/shape.h"
+#include "base/attrs.h"
+#include "base/error.h"
+#include "base/shape.h"
 
 namespace cvm {
 

@@ -14,9 +14,10 @@
 #include <chrono>
 #include <ctime>
 
-#include "graph/error.h"
+#include "base/error.h"
 #include "graph/graph.h"
-#include "graph/memory.h"
+#include "base/int_math.h"
+#include "base/memory.h"
 #include "graph/params.h"
 #include "kernels/isa.h"
 #include "kernels/thread_pool.h"
@@ -25,13 +26,6 @@
 namespace cvm {
 
 namespace {
-
-// Largest value of a signed `precision`-bit integer: inputs are clamped to
-// [-range, range] and parameters must lie within it.
-int32_t precision_range(int precision) {
-  if (precision >= 32) return std::numeric_limits<int32_t>::max();
-  return static_cast<int32_t>((int64_t(1) << (precision - 1)) - 1);
-}
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -281,7 +275,7 @@ void Model::Impl::bind_params(const std::string& blob) {
     CVM_VERIFY((a.dtype_bits == 8 || a.dtype_bits == 32) && a.dtype_lanes == 1)
         << "parameter " << a.name << ": only INT8 or INT32 arrays are supported";
     int prec = graph.precision[eid];
-    int32_t range = precision_range(prec);
+    int32_t range = precision_bound(prec);
     BoundParam bound;
     bound.nid = nid;
     bound.raw = a.raw;
@@ -371,7 +365,7 @@ void Model::Impl::execute(const Value& value) {
       << "Loaded data shape " << shape_string(input_shape) << " not matched "
       << shape_string(graph.shapes[eid]);
   const int64_t count = shape_size(input_shape);
-  const int32_t range = precision_range(graph.precision[eid]);
+  const int32_t range = precision_bound(graph.precision[eid]);
   // One loop per value type and per element type, vectorised: what it reads
   // is copied to locals first (a store through int8_t* may alias anything,
   // which made the compiler reload it per element: 42 us for a 224 x 224 x 3

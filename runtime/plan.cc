@@ -30,8 +30,9 @@
 #include <map>
 #include <set>
 
-#include "graph/error.h"
-#include "graph/memory.h"
+#include "base/error.h"
+#include "base/int_math.h"
+#include "base/memory.h"
 
 namespace cvm {
 namespace {
@@ -1449,20 +1450,18 @@ class Planner {
       case KernelInfo::Kind::kRightShift: {
         if (node.inputs.size() != 1 || eid(node.inputs[0]) != link) return false;
         const int precision = static_cast<int>(k.a), shift = static_cast<int>(k.b);
-        const int32_t hi = static_cast<int32_t>((int64_t{1} << (precision - 1)) - 1);
+        const RightShiftRule rule = right_shift_rule(precision, shift);
         s.shift = shift;
-        s.hi = hi;
-        if (hi == 0) {
-          s.op = StageOp::kZero;
-        } else if (shift >= 31) {
-          s.op = StageOp::kShift31;
-        } else if (precision + shift >= 32) {
-          s.op = StageOp::kShiftRound;
-        } else {
-          s.op = StageOp::kShiftSat;
-          const int64_t step = int64_t{1} << (shift - 1);
-          s.x_lo = static_cast<int32_t>((-2 * int64_t{hi} - 1) * step);
-          s.x_hi = static_cast<int32_t>((2 * int64_t{hi} - 1) * step);
+        s.hi = rule.hi;
+        switch (rule.kind) {
+          case RightShiftRule::Kind::kZero: s.op = StageOp::kZero; break;
+          case RightShiftRule::Kind::kSignOnly: s.op = StageOp::kShift31; break;
+          case RightShiftRule::Kind::kRound: s.op = StageOp::kShiftRound; break;
+          case RightShiftRule::Kind::kSaturate:
+            s.op = StageOp::kShiftSat;
+            s.x_lo = rule.x_lo;
+            s.x_hi = rule.x_hi;
+            break;
         }
         return true;
       }

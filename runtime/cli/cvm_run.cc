@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "cvm/model.hpp"
-#include "graph/error.h"
+#include "base/error.h"
 #include "runtime/npy.h"
 
 namespace {

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "cvm/model.hpp"
-#include "graph/error.h"
+#include "base/error.h"
 #include "kernels/fast.h"
 #include "runtime/plan.h"
 #include "tools/model_builder.h"
