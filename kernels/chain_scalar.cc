@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "base/int_math.h"
-#include "kernels/fast.h"
+#include "kernels/kernel_table.h"
 #include "kernels/isa.h"
 
 namespace cvm {

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "graph/graph.h"
-#include "kernels/fast.h"
+#include "kernels/kernel_table.h"
 #include "kernels/thread_pool.h"
 #include "ops/op.h"
 

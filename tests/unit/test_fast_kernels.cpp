@@ -16,7 +16,7 @@
 
 #include "cvm/model.hpp"
 #include "base/error.h"
-#include "kernels/fast.h"
+#include "kernels/kernel_table.h"
 #include "runtime/plan.h"
 #include "tools/model_builder.h"
 
