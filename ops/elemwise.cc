@@ -47,6 +47,7 @@ int number_precision(int64_t n) {
 // One input, output of the same shape.
 class UnaryOp : public Operator {
  public:
+  bool writes_whole_output() const override { return true; }
   explicit UnaryOp(const NodeAttrs& attrs) : node_(attrs.node_name) {}
   uint32_t num_inputs(uint32_t) const override { return 1; }
   void infer_shape(std::vector<Shape>& in, std::vector<Shape>& out) const override {
@@ -69,6 +70,7 @@ class UnaryOp : public Operator {
 // Two inputs of exactly the same shape, output of that shape.
 class BinaryOp : public Operator {
  public:
+  bool writes_whole_output() const override { return true; }
   explicit BinaryOp(const NodeAttrs& attrs) : node_(attrs.node_name) {}
   uint32_t num_inputs(uint32_t) const override { return 2; }
   void infer_shape(std::vector<Shape>& in, std::vector<Shape>& out) const override {
@@ -142,8 +144,8 @@ class ReluOp : public SamePrecisionUnary {
   KernelInfo kernel_info() const override {
     KernelInfo k;
     k.kind = KernelInfo::Kind::kClamp;
-    k.a = 0;
-    k.b = INT32_MAX;
+    k.clamp_lo = 0;
+    k.clamp_hi = INT32_MAX;
     return k;
   }
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
@@ -182,7 +184,7 @@ class ElemwiseAddOp : public BinaryOp {
   KernelInfo kernel_info() const override {
     KernelInfo k;
     k.kind = KernelInfo::Kind::kBinary;
-    k.a = 0;
+    k.binary = KernelInfo::Binary::kAdd;
     return k;
   }
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
@@ -199,7 +201,7 @@ class ElemwiseSubOp : public BinaryOp {
   KernelInfo kernel_info() const override {
     KernelInfo k;
     k.kind = KernelInfo::Kind::kBinary;
-    k.a = 1;
+    k.binary = KernelInfo::Binary::kSub;
     return k;
   }
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
@@ -237,8 +239,8 @@ class ClipOp : public UnaryOp {
   KernelInfo kernel_info() const override {
     KernelInfo k;
     k.kind = KernelInfo::Kind::kClamp;
-    k.a = a_min_;
-    k.b = a_max_;
+    k.clamp_lo = a_min_;
+    k.clamp_hi = a_max_;
     return k;
   }
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
@@ -286,8 +288,8 @@ class CvmClipOp : public PrecisionOp {
   KernelInfo kernel_info() const override {
     KernelInfo k;
     k.kind = KernelInfo::Kind::kClamp;
-    k.b = precision_bound(precision_);
-    k.a = -k.b;
+    k.clamp_hi = precision_bound(precision_);
+    k.clamp_lo = -k.clamp_hi;
     return k;
   }
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
@@ -330,8 +332,8 @@ class CvmRightShiftOp : public ShiftOp {
   KernelInfo kernel_info() const override {
     KernelInfo k;
     k.kind = KernelInfo::Kind::kRightShift;
-    k.a = precision_;
-    k.b = shift_;
+    k.precision = precision_;
+    k.shift_bit = shift_;
     return k;
   }
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,

@@ -21,18 +21,6 @@ namespace cvm {
 namespace planning {
 namespace {
 
-// Operators whose kernel writes every element of its output (a write by any
-// other operator is assumed to leave old bytes in place).
-bool writes_whole_output(const std::string& op) {
-  static const std::set<std::string> kWhole = {
-      "conv2d", "dense", "max_pool2d", "upsampling", "relu", "abs", "negative",
-      "cvm_precision", "clip", "cvm_clip", "cvm_right_shift", "cvm_left_shift",
-      "elemwise_add", "elemwise_sub", "broadcast_add", "broadcast_sub", "broadcast_mul",
-      "broadcast_max", "broadcast_div", "broadcast_greater", "flatten", "reshape",
-      "concatenate", "sum", "max"};
-  return kWhole.count(op) != 0;
-}
-
 class Matcher {
  public:
   Matcher(const Graph& g, const kernels::Table* t, ParamLookup params, const void* params_ctx)
@@ -85,7 +73,7 @@ class Matcher {
   void plain_accesses(uint32_t nid, std::vector<Access>* acc) const {
     const GraphNode& node = g_.nodes[nid];
     for (const EntryRef& e : node.inputs) acc->push_back({eid(e), Access::kRead, -1});
-    const Access::Type w = writes_whole_output(node.func_name) ? Access::kWriteWhole : Access::kWrite;
+    const Access::Type w = node.op->writes_whole_output() ? Access::kWriteWhole : Access::kWrite;
     for (uint32_t i = 0; i < node.num_outputs; ++i) {
       acc->push_back({g_.entry_id(nid, i), w, -1});
     }
@@ -150,13 +138,13 @@ class Matcher {
       case KernelInfo::Kind::kClamp:
         if (node.inputs.size() != 1 || eid(node.inputs[0]) != link) return false;
         s.op = StageOp::kClamp;
-        s.lo = static_cast<int32_t>(k.a);
-        s.hi = static_cast<int32_t>(k.b);
+        s.lo = static_cast<int32_t>(k.clamp_lo);
+        s.hi = static_cast<int32_t>(k.clamp_hi);
         return true;
       case KernelInfo::Kind::kRightShift: {
         if (node.inputs.size() != 1 || eid(node.inputs[0]) != link) return false;
-        const int precision = static_cast<int>(k.a), shift = static_cast<int>(k.b);
-        const RightShiftRule rule = right_shift_rule(precision, shift);
+        const int shift = k.shift_bit;
+        const RightShiftRule rule = right_shift_rule(k.precision, shift);
         s.shift = shift;
         s.hi = rule.hi;
         switch (rule.kind) {
@@ -178,19 +166,18 @@ class Matcher {
         const bool link_first = a == link;
         *operand = link_first ? b : a;
         s.op = StageOp::kBinary;
-        switch (k.a) {
-          case 0: s.bin = BinOp::kAdd; break;
-          case 1: s.bin = link_first ? BinOp::kSub : BinOp::kRSub; break;
-          case 2: s.bin = BinOp::kMul; break;
-          case 3: s.bin = BinOp::kMax; break;
-          default: return false;
+        switch (k.binary) {
+          case KernelInfo::Binary::kAdd: s.bin = BinOp::kAdd; break;
+          case KernelInfo::Binary::kSub: s.bin = link_first ? BinOp::kSub : BinOp::kRSub; break;
+          case KernelInfo::Binary::kMul: s.bin = BinOp::kMul; break;
+          case KernelInfo::Binary::kMax: s.bin = BinOp::kMax; break;
         }
         const Shape& os = shape(*operand);
         if (os == link_shape) {
           s.mode = OperandMode::kSame;
           return true;
         }
-        if (!k.b || !planes_allowed || link_shape.size() != 4 || os.size() > 4) return false;
+        if (!k.broadcast || !planes_allowed || link_shape.size() != 4 || os.size() > 4) return false;
         Shape s4(4 - os.size(), 1);
         s4.insert(s4.end(), os.begin(), os.end());
         if (s4[2] != 1 || s4[3] != 1) return false;
@@ -348,7 +335,7 @@ class Matcher {
     if (xs.size() != 4 || ys.size() != 4 || sid(x) == sid(out)) return nullptr;
     ConvShape g;
     g.n = xs[0]; g.c = xs[1]; g.h = xs[2]; g.w = xs[3];
-    g.fh = k.a; g.fw = k.b;
+    g.fh = k.pool_size[0]; g.fw = k.pool_size[1];
     g.sh = k.strides[0]; g.sw = k.strides[1];
     g.ph = k.padding[0]; g.pw = k.padding[1];
     g.oh = ys[2]; g.ow = ys[3];
@@ -372,7 +359,7 @@ class Matcher {
     const GraphNode& node = g_.nodes[nid];
     const Shape& os = shape(out);
     const int64_t ndim = static_cast<int64_t>(os.size());
-    const int64_t axis = k.a >= 0 ? k.a : ndim + k.a;
+    const int64_t axis = k.axis >= 0 ? k.axis : ndim + k.axis;
     if (node.inputs.empty() || axis < 0 || axis >= ndim) return nullptr;
     int64_t outer = 1, inner = 1;
     for (int64_t i = 0; i < axis; ++i) outer *= os[static_cast<size_t>(i)];
@@ -415,7 +402,7 @@ class Matcher {
     const int64_t x = eid(node.inputs[0]);
     const Shape& xs = shape(x);
     const Shape& ys = shape(out);
-    const int64_t s = k.a;
+    const int64_t s = k.scale;
     if (xs.size() != 4 || sid(x) == sid(out) || s < 1 ||
         ys != Shape{xs[0], xs[1], xs[2] * s, xs[3] * s}) {
       return nullptr;
@@ -440,7 +427,7 @@ class Matcher {
       if (d < 0 || d >= ndim) return nullptr;
       flag[static_cast<size_t>(d)] = true;
     }
-    if (k.b) flag.flip();
+    if (k.exclude_axes) flag.flip();
     int64_t first = ndim;
     while (first > 0 && flag[static_cast<size_t>(first - 1)]) --first;
     for (int64_t d = 0; d < first; ++d) {
@@ -454,7 +441,7 @@ class Matcher {
     acc->push_back({x, Access::kRead, -1});
     acc->push_back({out, Access::kWriteWhole, -1});
     *used = 1;
-    return make_reduce_step(nid, t_, x, out, rows, inner, k.a == 1);
+    return make_reduce_step(nid, t_, x, out, rows, inner, k.reduce_max);
   }
 
   std::unique_ptr<Step> try_chain(size_t i, int64_t out, size_t* used, std::vector<Access>* acc) {
