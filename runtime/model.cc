@@ -22,6 +22,7 @@
 #include "kernels/isa.h"
 #include "kernels/thread_pool.h"
 #include "runtime/plan.h"
+#include "runtime/thread_choice.h"
 
 namespace cvm {
 
@@ -84,7 +85,7 @@ struct Model::Impl {
   // Execution state.
   std::mutex mutex;
   bool allocated = false;
-  std::vector<std::vector<int32_t>> pools;
+  std::vector<std::vector<int32_t>> pools;  // storage, one per storage id
   std::vector<Tensor> entries;  // one view per entry
   std::vector<std::vector<Tensor>> node_inputs, node_outputs;
   Workspace workspace;
@@ -95,16 +96,8 @@ struct Model::Impl {
   // scratch memory and threads.
   std::unique_ptr<Plan> plan;
   int threads = 0;  // 0: every core
-  std::unique_ptr<kernels::ThreadPool> pool;
-  bool busy = false;      // the last inference on threads mostly waited
-  uint64_t busy_runs = 0;
-  // One thread or all (see execute): the choice, the inferences counted,
-  // the next one to try the other way, the tries in a row that won, and the
-  // smoothed seconds of the chosen way.
-  bool one_thread = false;
-  uint64_t timed_runs = 0, next_try = 64;
-  int wins = 0;
-  double chosen_seconds = 0;
+  std::unique_ptr<kernels::ThreadPool> thread_pool;
+  ThreadChoice thread_choice;  // how many threads each inference uses
   std::vector<uint32_t> shared;
   std::vector<std::vector<uint32_t>> scratch;
 
@@ -382,33 +375,9 @@ void Model::Impl::execute(const Value& value) {
   } else {
     fill(entries[eid].data);
   }
-  // Threads for this inference. When the machine is busy -- in the last
-  // inference on several threads the workers ran less than a quarter of
-  // their share of the work (the caller took over what they had not
-  // started), or the caller spent most of the time waiting for one
-  // descheduled mid-chunk -- run on the calling thread alone (waking
-  // workers that cannot run only takes CPU from it), and try the threads
-  // again every 16th inference. Results never depend on it.
-  int threads_now = thread_count();
-  // And where two threads of one process run no faster than one -- the host
-  // placed the virtual CPUs far apart, so that every line one thread writes
-  // and the other reads costs hundreds of nanoseconds (bench/README.md) --
-  // one thread: every 64th inference tries the way not chosen, and when two
-  // tries in a row (the second 8 inferences after the first) are 10% faster
-  // than the chosen way's smoothed time, it becomes the choice. Not while
-  // profiling (its per-step times would mix the two).
-  bool adapt = threads_now > 1 && !step_seconds;
-  bool probe = false;
-  if (adapt) {
-    probe = ++timed_runs >= next_try;
-    if (one_thread != probe) threads_now = 1;
-  }
-  if (threads_now > 1 && busy && (++busy_runs % 16) != 0) threads_now = 1;
-  // An inference the busy rule moved to one thread says nothing of the choice.
-  adapt = adapt && (threads_now == 1) == (one_thread != probe);
-  const uint64_t wait_before = pool ? pool->wait_ns() : 0;
-  const uint64_t items_before = pool ? pool->items() : 0;
-  const uint64_t worker_before = pool ? pool->worker_items() : 0;
+  // Threads for this inference (runtime/thread_choice.h).
+  const int threads_now =
+      thread_choice.start(thread_count(), step_seconds != nullptr, thread_pool.get());
   const auto started = std::chrono::steady_clock::now();
 
   ExecContext ctx;
@@ -417,7 +386,7 @@ void Model::Impl::execute(const Value& value) {
   ctx.node_outputs = &node_outputs;
   ctx.workspace = &workspace;
   ctx.max_threads = threads_now;
-  ctx.pool_slot = &pool;
+  ctx.thread_pool_slot = &thread_pool;
   ctx.shared = shared.data();
   if (plan->thread_words > 0) {
     if (scratch.size() < static_cast<size_t>(ctx.max_threads)) {
@@ -428,33 +397,11 @@ void Model::Impl::execute(const Value& value) {
       ctx.scratch.push_back(scratch[t].data());
     }
   }
-  // `total`: the inference's seconds.
-  auto note_load = [&](double total) {
-    if (threads_now <= 1 || !pool) return;
-    const double waited = static_cast<double>(pool->wait_ns() - wait_before) * 1e-9;
-    const uint64_t items = pool->items() - items_before;
-    const uint64_t by_workers = pool->worker_items() - worker_before;
-    const uint64_t expected = items - items / static_cast<uint64_t>(pool->size());
-    busy = waited > 0.5 * total || (expected > 0 && 4 * by_workers < expected);
-  };
   if (!step_seconds) {
     for (const auto& step : plan->steps) step->run(ctx);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    note_load(seconds);
-    if (adapt && timed_runs > 2) {  // past the first inferences (allocation)
-      if (!probe) {
-        chosen_seconds = chosen_seconds == 0 ? seconds : 0.75 * chosen_seconds + 0.25 * seconds;
-      } else {
-        wins = seconds < 0.9 * chosen_seconds ? wins + 1 : 0;
-        if (wins == 2) {
-          one_thread = !one_thread;
-          chosen_seconds = seconds;
-          wins = 0;
-        }
-        next_try = timed_runs + (wins == 1 ? 8 : 64);
-      }
-    }
+    thread_choice.finish(thread_pool.get(), seconds);
     return;
   }
   step_seconds->assign(plan->steps.size(), 0.0);

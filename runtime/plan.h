@@ -26,18 +26,18 @@ struct ExecContext {
   std::vector<std::vector<Tensor>>* node_outputs = nullptr;
   Workspace* workspace = nullptr;
   int max_threads = 1;
-  // The model's pool, created on first need with max_threads threads.
-  std::unique_ptr<kernels::ThreadPool>* pool_slot = nullptr;
+  // The model's thread pool, created on first need with max_threads threads.
+  std::unique_ptr<kernels::ThreadPool>* thread_pool_slot = nullptr;
   uint32_t* shared = nullptr;      // Step::shared_words() words
   std::vector<uint32_t*> scratch;  // per thread, Step::thread_words() words each
 
   int threads() const { return max_threads; }
-  kernels::ThreadPool* pool() const {
-    if (max_threads <= 1 || !pool_slot) return nullptr;
-    if (!*pool_slot || (*pool_slot)->size() != max_threads) {
-      pool_slot->reset(new kernels::ThreadPool(max_threads));
+  kernels::ThreadPool* thread_pool() const {
+    if (max_threads <= 1 || !thread_pool_slot) return nullptr;
+    if (!*thread_pool_slot || (*thread_pool_slot)->size() != max_threads) {
+      thread_pool_slot->reset(new kernels::ThreadPool(max_threads));
     }
-    return pool_slot->get();
+    return thread_pool_slot->get();
   }
   int32_t* data(int64_t eid) const { return (*entries)[static_cast<size_t>(eid)].data; }
 };

@@ -139,7 +139,7 @@ class ByteStep : public FusedStep, public ByteIO {
 template <typename F>
 void parallel(const ExecContext& ctx, int64_t n, int threads, const F& fn) {
   if (n <= 0) return;
-  kernels::ThreadPool* pool = threads > 1 && n > 1 ? ctx.pool() : nullptr;
+  kernels::ThreadPool* pool = threads > 1 && n > 1 ? ctx.thread_pool() : nullptr;
   if (!pool) {
     fn(int64_t{0}, n, 0);
     return;
