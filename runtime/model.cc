@@ -71,16 +71,7 @@ struct Model::Impl {
   // Parameter values, bound to their variable nodes at load; written into
   // storage once, when the storage is first allocated (as the reference
   // writes them once at load).
-  // During load, `raw` views the params blob; afterwards only parameters
-  // whose pool is used keep their values (widened to int32).
-  struct BoundParam {
-    uint32_t nid = 0;
-    std::vector<int32_t> values;
-    const uint8_t* raw = nullptr;
-    int width = 4;
-    int64_t count = 0;
-  };
-  std::vector<BoundParam> params;
+  ParamStore params;
 
   // Execution state.
   std::mutex mutex;
@@ -193,38 +184,12 @@ void Model::Impl::load(const std::string& json, const std::string& params_blob,
 void Model::Impl::make_plan(int device_type) {
   const kernels::Table* table =
       device_type == 0 ? kernels::table(kernels::active_isa()) : nullptr;
-  auto lookup = [](const void* ctx, uint32_t nid, ParamView* out) -> bool {
-    const auto& ps = static_cast<const Impl*>(ctx)->params;
-    const BoundParam* found = nullptr;
-    for (const auto& p : ps) {
-      if (p.nid == nid) found = &p;  // the last one wins
-    }
-    if (!found) return false;
-    out->values = found->values.empty() ? nullptr : found->values.data();
-    out->raw = found->raw;
-    out->width = found->width;
-    out->count = found->count;
-    return true;
-  };
-  plan = cvm::make_plan(graph, table, lookup, this);
+  plan = cvm::make_plan(graph, table, params);
   // Parameters in unused pools are never needed again; the others get their
   // int32 values now (the blob does not outlive load()).
   std::vector<bool> unused(pool_bytes.size(), false);
   for (int sid : plan->unused_pools) unused[static_cast<size_t>(sid)] = true;
-  params.erase(std::remove_if(params.begin(), params.end(),
-                              [&](const BoundParam& p) {
-                                return unused[static_cast<size_t>(
-                                    graph.pool[graph.entry_id(p.nid, 0)])];
-                              }),
-               params.end());
-  for (BoundParam& p : params) {
-    if (p.values.empty() && p.count > 0) {
-      ParamView v{nullptr, p.raw, p.width, p.count};
-      p.values.resize(static_cast<size_t>(p.count));
-      v.read(0, p.count, p.values.data());
-    }
-    p.raw = nullptr;
-  }
+  params.keep_used(graph, unused);
 }
 
 // Threads: set_threads(), else the CVM_THREADS environment variable (for
@@ -269,7 +234,7 @@ void Model::Impl::bind_params(const std::string& blob) {
         << "parameter " << a.name << ": only INT8 or INT32 arrays are supported";
     int prec = graph.precision[eid];
     int32_t range = precision_bound(prec);
-    BoundParam bound;
+    ParamStore::Param bound;
     bound.nid = nid;
     bound.raw = a.raw;
     bound.width = a.dtype_bits / 8;
@@ -300,7 +265,7 @@ void Model::Impl::bind_params(const std::string& blob) {
             << " exceed of precision " << prec;
       }
     }
-    params.push_back(std::move(bound));
+    params.add(std::move(bound));
   }
   for (size_t i = 0; i < set.size(); ++i) {
     const GraphNode& node = graph.nodes[graph.arg_nodes[i]];
@@ -341,11 +306,7 @@ void Model::Impl::allocate() {
     }
   }
   // Later parameters of the same name win, as in the reference.
-  for (const auto& p : params) {
-    std::copy(p.values.begin(), p.values.end(), entries[graph.entry_id(p.nid, 0)].data);
-  }
-  params.clear();
-  params.shrink_to_fit();
+  params.write_into(graph, entries);
   assign_large(shared, plan->shared_words, 0u);
   allocated = true;
 }

@@ -23,8 +23,8 @@ namespace {
 
 class Matcher {
  public:
-  Matcher(const Graph& g, const kernels::Table* t, ParamLookup params, const void* params_ctx)
-      : g_(g), t_(t), params_(params), params_ctx_(params_ctx) {
+  Matcher(const Graph& g, const kernels::Table* t, const ParamStore& params)
+      : g_(g), t_(t), params_(params) {
     // Which storage ids nodes write, and how many entries use each.
     for (uint32_t nid = 0; nid < g.nodes.size(); ++nid) {
       const GraphNode& node = g.nodes[nid];
@@ -86,7 +86,7 @@ class Matcher {
     if (!node.is_variable() || node.is_data() || e.index != 0) return false;
     const int s = sid(eid(e));
     if (written_.count(s) || users_.at(s) != 1) return false;
-    return params_(params_ctx_, e.node_id, v) && v->count == shape_size(shape(eid(e)));
+    return params_.find(e.node_id, v) && v->count == shape_size(shape(eid(e)));
   }
 
   // Extends a group from its source: the element-wise nodes that follow.
@@ -474,8 +474,7 @@ class Matcher {
 
   const Graph& g_;
   const kernels::Table* t_;
-  ParamLookup params_;
-  const void* params_ctx_;
+  const ParamStore& params_;
   std::map<int, int> users_;
   std::map<int, bool> written_;
   std::vector<uint32_t> order_;
@@ -484,9 +483,9 @@ class Matcher {
 
 }  // namespace
 
-MatchResult match_steps(const Graph& graph, const kernels::Table* table, ParamLookup params,
-                        const void* params_ctx) {
-  return Matcher(graph, table, params, params_ctx).run();
+MatchResult match_steps(const Graph& graph, const kernels::Table* table,
+                        const ParamStore& params) {
+  return Matcher(graph, table, params).run();
 }
 
 }  // namespace planning

@@ -24,8 +24,8 @@ struct MatchResult {
 };
 
 // `table` null: every node a plain step.
-MatchResult match_steps(const Graph& graph, const kernels::Table* table, ParamLookup params,
-                        const void* params_ctx);
+MatchResult match_steps(const Graph& graph, const kernels::Table* table,
+                        const ParamStore& params);
 
 }  // namespace planning
 }  // namespace cvm

@@ -45,11 +45,11 @@ double set_min_parallel_work(double work) {
 }
 
 std::unique_ptr<Plan> make_plan(const Graph& graph, const kernels::Table* table,
-                                ParamLookup params, const void* params_ctx) {
+                                const ParamStore& params) {
   using namespace planning;
   auto plan = std::make_unique<Plan>();
   // 1. Match.
-  MatchResult matched = match_steps(graph, table, params, params_ctx);
+  MatchResult matched = match_steps(graph, table, params);
   std::vector<std::unique_ptr<Step>>& steps = matched.steps;
 
   // 2. Elide writes: each write left out is a stage's (or the source's own)
