@@ -2,7 +2,8 @@
 // at load. A step runs one node through its scalar kernel, or runs a fast
 // kernel for a node together with the element-wise nodes that follow it (a
 // fused group), writing the intermediate entries of the group unless an
-// analysis of the storage plan proves nothing reads them (see runtime/plan/byte_activations.h).
+// analysis of the storage plan proves nothing reads them (runtime/plan/:
+// planner.cc runs the passes, timeline.h is the analysis).
 // Whatever the plan, every read sees the bytes the plain node-by-node
 // executor would give it.
 #pragma once

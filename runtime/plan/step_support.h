@@ -47,7 +47,7 @@ struct ChainPlan {
   int64_t source_write_eid = kNoEntry;
   std::vector<StagePlan> stages;
   int64_t final_eid = kNoEntry;  // the entry of the group's last node
-  // Byte activations (see Planner::decide_bytes): the final entry, and the
+  // Byte activations (see runtime/plan/byte_activations.h): the final entry, and the
   // residual operand of a kResidual pattern, as int8 at the start of their
   // pools.
   bool final_bytes = false, operand_bytes = false;
@@ -105,7 +105,7 @@ class FusedStep : public Step {
 };
 
 // A step that can read its data as int8 values and store its output as
-// int8 values (byte activations, Planner::decide_bytes).
+// int8 values (byte activations, runtime/plan/byte_activations.h).
 class ByteIO {
  public:
   virtual ~ByteIO() = default;
