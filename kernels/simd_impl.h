@@ -6,8 +6,8 @@
 // compiled for one ISA can be picked by the linker for another.
 //
 // The kernels live in kernels/simd/, one file per family; they are included
-// here, in this order (later parts use earlier ones), so the generated code
-// is that of one translation unit.
+// below, inside the ISA's namespace, in this order (later parts use earlier
+// ones), so the generated code is that of one translation unit.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -17,6 +17,11 @@
 #include <xsimd/xsimd.hpp>
 
 #include "kernels/kernel_table.h"
+
+namespace cvm {
+namespace kernels {
+namespace CVM_KERNEL_NS {
+namespace {
 
 #include "kernels/simd/vec.h"
 #include "kernels/simd/chain.h"
@@ -29,11 +34,6 @@
 #include "kernels/simd/gemm_tiles.h"
 #include "kernels/simd/gemm_epilogue.h"
 #include "kernels/simd/dense.h"
-
-namespace cvm {
-namespace kernels {
-namespace CVM_KERNEL_NS {
-namespace {
 
 // Built on first use (never at program start: this code may only run on a
 // CPU with the ISA).

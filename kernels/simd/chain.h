@@ -1,15 +1,5 @@
 // Element-wise chains over a flat range (Table::chain building block).
-// A part of kernels/simd_impl.h: included there only, in the order listed
-// there, once per ISA translation unit (see that file).
-#pragma once
-#ifndef CVM_KERNEL_NS
-#error "include kernels/simd_impl.h, not its parts"
-#endif
-
-namespace cvm {
-namespace kernels {
-namespace CVM_KERNEL_NS {
-namespace {
+// A part of kernels/simd_impl.h, included there inside the ISA's namespace.
 
 inline VecI round_shift(VecI x, int s) {
   VecI t = x >> (s - 1);
@@ -71,7 +61,3 @@ void chain_vector(const Chain& ch, const int32_t* src, int64_t len, int64_t flat
   if (j < len) chain_scalar(ch, src + j, len - j, flat + j, n, c, add);
 }
 
-}  // namespace
-}  // namespace CVM_KERNEL_NS
-}  // namespace kernels
-}  // namespace cvm

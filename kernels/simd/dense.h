@@ -1,15 +1,5 @@
 // dense over pre-packed int8 weights (Table::dense).
-// A part of kernels/simd_impl.h: included there only, in the order listed
-// there, once per ISA translation unit (see that file).
-#pragma once
-#ifndef CVM_KERNEL_NS
-#error "include kernels/simd_impl.h, not its parts"
-#endif
-
-namespace cvm {
-namespace kernels {
-namespace CVM_KERNEL_NS {
-namespace {
+// A part of kernels/simd_impl.h, included there inside the ISA's namespace.
 
 // y[u] = sum_k x[k] * w[u][k]: weights int8 in blocks of kLanes units,
 // [block][k][lane]; four partial sums per block (wrapping adds commute).
@@ -36,7 +26,3 @@ void dense(const int32_t* x, const int8_t* w, int64_t k, int64_t units, int32_t*
   }
 }
 
-}  // namespace
-}  // namespace CVM_KERNEL_NS
-}  // namespace kernels
-}  // namespace cvm

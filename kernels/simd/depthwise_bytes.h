@@ -1,15 +1,5 @@
 // Depthwise conv2d on int8 activations (AVX-512 VBMI, Table::depthwise_u8).
-// A part of kernels/simd_impl.h: included there only, in the order listed
-// there, once per ISA translation unit (see that file).
-#pragma once
-#ifndef CVM_KERNEL_NS
-#error "include kernels/simd_impl.h, not its parts"
-#endif
-
-namespace cvm {
-namespace kernels {
-namespace CVM_KERNEL_NS {
-namespace {
+// A part of kernels/simd_impl.h, included there inside the ISA's namespace.
 
 #if defined(__AVX512F__)
 // The pointer p + off for off possibly negative, without pointer arithmetic
@@ -293,7 +283,3 @@ __attribute__((target("avx512vbmi"))) bool depthwise_u8(
 }
 #endif
 
-}  // namespace
-}  // namespace CVM_KERNEL_NS
-}  // namespace kernels
-}  // namespace cvm

@@ -1,17 +1,7 @@
 // Depthwise and max pooling straight from an int32 plane, without the phase
 // layout (Table::depthwise_direct; max_pool for some geometries).
-// A part of kernels/simd_impl.h: included there only, in the order listed
-// there, once per ISA translation unit (see that file).
-#pragma once
-#ifndef CVM_KERNEL_NS
-#error "include kernels/simd_impl.h, not its parts"
-#endif
 
-namespace cvm {
-namespace kernels {
-namespace CVM_KERNEL_NS {
-namespace {
-
+// A part of kernels/simd_impl.h, included there inside the ISA's namespace.
 // Lanes j of a vector whose column c0 + j lies in [0, w) and whose output
 // q0 + j lies in [0, ow).
 inline int64_t valid_lanes_lo(int64_t c0) { return c0 < 0 ? -c0 : 0; }
@@ -163,7 +153,3 @@ bool depthwise_direct(const int32_t* x, int64_t h, int64_t w, const int32_t* wt,
   return true;
 }
 
-}  // namespace
-}  // namespace CVM_KERNEL_NS
-}  // namespace kernels
-}  // namespace cvm

@@ -1,17 +1,7 @@
 // Masked tails, and the epilogue patterns a convolution or dense runs on its
 // accumulators (Pattern, Table::chain, Table::epilogue).
-// A part of kernels/simd_impl.h: included there only, in the order listed
-// there, once per ISA translation unit (see that file).
-#pragma once
-#ifndef CVM_KERNEL_NS
-#error "include kernels/simd_impl.h, not its parts"
-#endif
 
-namespace cvm {
-namespace kernels {
-namespace CVM_KERNEL_NS {
-namespace {
-
+// A part of kernels/simd_impl.h, included there inside the ISA's namespace.
 #if defined(__AVX512F__)
 inline VecI load_n(const int32_t* p, int64_t n) {
   return VecI(_mm512_maskz_loadu_epi32(static_cast<__mmask16>((1u << n) - 1), p));
@@ -123,7 +113,3 @@ void epilogue(const Chain& ch, const int32_t* tile, int64_t ldc, int rows, const
   }
 }
 
-}  // namespace
-}  // namespace CVM_KERNEL_NS
-}  // namespace kernels
-}  // namespace cvm

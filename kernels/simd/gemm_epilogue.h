@@ -1,17 +1,7 @@
 // Product tiles with the epilogue fused (Table::gemm_fused) and the
 // transposed product for few pixels (AVX-512, Table::gemm_t, epilogue_t).
-// A part of kernels/simd_impl.h: included there only, in the order listed
-// there, once per ISA translation unit (see that file).
-#pragma once
-#ifndef CVM_KERNEL_NS
-#error "include kernels/simd_impl.h, not its parts"
-#endif
 
-namespace cvm {
-namespace kernels {
-namespace CVM_KERNEL_NS {
-namespace {
-
+// A part of kernels/simd_impl.h, included there inside the ISA's namespace.
 constexpr uint32_t kFull = (1u << kLanes) - 1u;
 
 // Loads the lanes of `mask` from consecutive values at p (AVX-512: any
@@ -342,7 +332,3 @@ void epilogue_t(const Chain& ch, const int32_t* c, int rows, const int64_t* pix,
 
 #endif
 
-}  // namespace
-}  // namespace CVM_KERNEL_NS
-}  // namespace kernels
-}  // namespace cvm

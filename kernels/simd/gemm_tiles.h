@@ -1,17 +1,7 @@
 // Data packing and the int8 product tiles of the implicit GEMM
 // (Table::pack_words, pack_bytes, gemm): VNNI on AVX-512, vpmaddwd on AVX2.
-// A part of kernels/simd_impl.h: included there only, in the order listed
-// there, once per ISA translation unit (see that file).
-#pragma once
-#ifndef CVM_KERNEL_NS
-#error "include kernels/simd_impl.h, not its parts"
-#endif
 
-namespace cvm {
-namespace kernels {
-namespace CVM_KERNEL_NS {
-namespace {
-
+// A part of kernels/simd_impl.h, included there inside the ISA's namespace.
 #if defined(__AVX512F__)
 
 constexpr int kGroup = 4;
@@ -178,7 +168,3 @@ void gemm(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc,
   }
 }
 
-}  // namespace
-}  // namespace CVM_KERNEL_NS
-}  // namespace kernels
-}  // namespace cvm

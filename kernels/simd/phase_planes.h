@@ -1,17 +1,7 @@
 // Depthwise products and max pooling over the stride-phase layout of a
 // plane (Table::depthwise, split_phases, max_pool).
-// A part of kernels/simd_impl.h: included there only, in the order listed
-// there, once per ISA translation unit (see that file).
-#pragma once
-#ifndef CVM_KERNEL_NS
-#error "include kernels/simd_impl.h, not its parts"
-#endif
 
-namespace cvm {
-namespace kernels {
-namespace CVM_KERNEL_NS {
-namespace {
-
+// A part of kernels/simd_impl.h, included there inside the ISA's namespace.
 void depthwise(const int32_t* x, const int64_t* toff, const int32_t* w, int taps, int64_t count,
                int32_t* out) {
   int64_t p = 0;
@@ -124,7 +114,3 @@ void max_pool(const int32_t* x, int64_t h, int64_t w, int64_t ph, int64_t pw, in
   }
 }
 
-}  // namespace
-}  // namespace CVM_KERNEL_NS
-}  // namespace kernels
-}  // namespace cvm

@@ -1,15 +1,5 @@
 // max_pool2d on int8 activations (AVX-512 VBMI, Table::max_pool_u8).
-// A part of kernels/simd_impl.h: included there only, in the order listed
-// there, once per ISA translation unit (see that file).
-#pragma once
-#ifndef CVM_KERNEL_NS
-#error "include kernels/simd_impl.h, not its parts"
-#endif
-
-namespace cvm {
-namespace kernels {
-namespace CVM_KERNEL_NS {
-namespace {
+// A part of kernels/simd_impl.h, included there inside the ISA's namespace.
 
 #if defined(__AVX512F__)
 // max_pool_u8 for column strides 1 and 2 and windows up to 64 wide, all in
@@ -122,7 +112,3 @@ __attribute__((target("avx512vbmi"))) void max_pool_u8(
 }
 #endif
 
-}  // namespace
-}  // namespace CVM_KERNEL_NS
-}  // namespace kernels
-}  // namespace cvm

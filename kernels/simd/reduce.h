@@ -1,15 +1,5 @@
 // sum / max over trailing axes (Table::reduce_rows).
-// A part of kernels/simd_impl.h: included there only, in the order listed
-// there, once per ISA translation unit (see that file).
-#pragma once
-#ifndef CVM_KERNEL_NS
-#error "include kernels/simd_impl.h, not its parts"
-#endif
-
-namespace cvm {
-namespace kernels {
-namespace CVM_KERNEL_NS {
-namespace {
+// A part of kernels/simd_impl.h, included there inside the ISA's namespace.
 
 void reduce_rows(const int32_t* x, int64_t rows, int64_t inner, bool max, int32_t* y) {
   for (int64_t i = 0; i < rows; ++i) {
@@ -40,7 +30,3 @@ void reduce_rows(const int32_t* x, int64_t rows, int64_t inner, bool max, int32_
   }
 }
 
-}  // namespace
-}  // namespace CVM_KERNEL_NS
-}  // namespace kernels
-}  // namespace cvm

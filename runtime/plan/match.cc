@@ -285,12 +285,11 @@ class Matcher {
       const bool constant = constant_param(node.inputs[1], &dw_weight) &&
                             dw_weight.count >= g.c * g.fh * g.fw;
       return make_conv2d_depthwise_step(nodes, t_, g, x, eid(node.inputs[1]), bias,
-                                             std::move(chain), x_writable && written.count(xsid),
-                                             constant ? &dw_weight : nullptr);
+                                        std::move(chain), x_writable && written.count(xsid),
+                                        constant ? &dw_weight : nullptr);
     }
     const bool pack_first = written.count(sid(x)) > 0;
-    return make_conv2d_gemm_step(nodes, t_, g, x, bias, weight, std::move(chain),
-                                          pack_first);
+    return make_conv2d_gemm_step(nodes, t_, g, x, bias, weight, std::move(chain), pack_first);
   }
 
   std::unique_ptr<Step> try_dense(size_t i, const KernelInfo& k, int64_t out, size_t* used,
@@ -322,8 +321,8 @@ class Matcher {
     *used = 1;
     extend_chain(i + 1, out, false, &readonly, &written, &chain, &nodes, acc, used);
     packed_[eid(node.inputs[1])].insert(nid);
-    return make_dense_step(nodes, t_, xs[0], xs[1], ws[0], eid(node.inputs[0]),
-                                       bias, weight, std::move(chain));
+    return make_dense_step(nodes, t_, xs[0], xs[1], ws[0], eid(node.inputs[0]), bias, weight,
+                           std::move(chain));
   }
 
   std::unique_ptr<Step> try_max_pool(uint32_t nid, const KernelInfo& k, int64_t out,
@@ -391,8 +390,7 @@ class Matcher {
     }
     acc->push_back({out, Access::kWriteWhole, -1});
     *used = 1;
-    return make_concatenate_step(nid, std::move(inputs), out, std::move(pieces),
-                                        shape_size(os));
+    return make_concatenate_step(nid, std::move(inputs), out, std::move(pieces), shape_size(os));
   }
 
   // upsampling whose output shares storage with no input.
