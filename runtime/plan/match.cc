@@ -24,7 +24,7 @@ namespace {
 class Matcher {
  public:
   Matcher(const Graph& g, const kernels::Table* t, const ParamStore& params)
-      : g_(g), t_(t), params_(params) {
+      : graph_(g), t_(t), params_(params) {
     // Which storage ids nodes write, and how many entries use each.
     for (uint32_t nid = 0; nid < g.nodes.size(); ++nid) {
       const GraphNode& node = g.nodes[nid];
@@ -52,7 +52,7 @@ class Matcher {
       if (!step) {
         acc.clear();
         const uint32_t nid = order_[i];
-        step = make_plain_step(g_.nodes[nid], nid);
+        step = make_plain_step(graph_.nodes[nid], nid);
         plain_accesses(nid, &acc);
         used = 1;
       }
@@ -66,23 +66,23 @@ class Matcher {
   }
 
  private:
-  int64_t eid(const EntryRef& e) const { return g_.entry_id(e); }
-  int sid(int64_t e) const { return static_cast<int>(g_.pool[static_cast<size_t>(e)]); }
-  const Shape& shape(int64_t e) const { return g_.shapes[static_cast<size_t>(e)]; }
+  int64_t eid(const EntryRef& e) const { return graph_.entry_id(e); }
+  int sid(int64_t e) const { return static_cast<int>(graph_.pool[static_cast<size_t>(e)]); }
+  const Shape& shape(int64_t e) const { return graph_.shapes[static_cast<size_t>(e)]; }
 
   void plain_accesses(uint32_t nid, std::vector<Access>* acc) const {
-    const GraphNode& node = g_.nodes[nid];
+    const GraphNode& node = graph_.nodes[nid];
     for (const EntryRef& e : node.inputs) acc->push_back({eid(e), Access::kRead, -1});
     const Access::Type w = node.op->writes_whole_output() ? Access::kWriteWhole : Access::kWrite;
     for (uint32_t i = 0; i < node.num_outputs; ++i) {
-      acc->push_back({g_.entry_id(nid, i), w, -1});
+      acc->push_back({graph_.entry_id(nid, i), w, -1});
     }
   }
 
   // A parameter whose pool holds nothing else and that nothing writes: its
   // values are fixed from load on.
   bool constant_param(const EntryRef& e, ParamView* v) const {
-    const GraphNode& node = g_.nodes[e.node_id];
+    const GraphNode& node = graph_.nodes[e.node_id];
     if (!node.is_variable() || node.is_data() || e.index != 0) return false;
     const int s = sid(eid(e));
     if (written_.count(s) || users_.at(s) != 1) return false;
@@ -102,7 +102,7 @@ class Matcher {
       StagePlan st;
       int64_t operand = kNoEntry;
       if (!stage_for(nid, link, link_shape, planes_allowed, &st, &operand)) break;
-      const int64_t out = g_.entry_id(nid, 0);
+      const int64_t out = graph_.entry_id(nid, 0);
       if (readonly->count(sid(out))) break;
       if (st.proto.mode == OperandMode::kPlane &&
           st.proto.op == StageOp::kBinary) {
@@ -128,9 +128,9 @@ class Matcher {
   // `link`.
   bool stage_for(uint32_t nid, int64_t link, const Shape& link_shape, bool planes_allowed,
                  StagePlan* st, int64_t* operand) const {
-    const GraphNode& node = g_.nodes[nid];
+    const GraphNode& node = graph_.nodes[nid];
     if (node.num_outputs != 1) return false;
-    const int64_t out = g_.entry_id(nid, 0);
+    const int64_t out = graph_.entry_id(nid, 0);
     if (shape(out) != link_shape) return false;
     const KernelInfo k = node.op->kernel_info();
     kernels::Stage& s = st->proto;
@@ -177,7 +177,8 @@ class Matcher {
           s.mode = OperandMode::kSame;
           return true;
         }
-        if (!k.broadcast || !planes_allowed || link_shape.size() != 4 || os.size() > 4) return false;
+        if (!k.broadcast || !planes_allowed || link_shape.size() != 4 || os.size() > 4)
+          return false;
         Shape s4(4 - os.size(), 1);
         s4.insert(s4.end(), os.begin(), os.end());
         if (s4[2] != 1 || s4[3] != 1) return false;
@@ -195,10 +196,10 @@ class Matcher {
 
   std::unique_ptr<Step> try_fast(size_t i, size_t* used, std::vector<Access>* acc) {
     const uint32_t nid = order_[i];
-    const GraphNode& node = g_.nodes[nid];
+    const GraphNode& node = graph_.nodes[nid];
     const KernelInfo k = node.op->kernel_info();
     if (node.num_outputs != 1) return nullptr;
-    const int64_t out = g_.entry_id(nid, 0);
+    const int64_t out = graph_.entry_id(nid, 0);
     switch (k.kind) {
       case KernelInfo::Kind::kConv2d: return try_conv(i, k, out, used, acc);
       case KernelInfo::Kind::kDense: return try_dense(i, k, out, used, acc);
@@ -216,7 +217,7 @@ class Matcher {
   std::unique_ptr<Step> try_conv(size_t i, const KernelInfo& k, int64_t out, size_t* used,
                                  std::vector<Access>* acc) {
     const uint32_t nid = order_[i];
-    const GraphNode& node = g_.nodes[nid];
+    const GraphNode& node = graph_.nodes[nid];
     const Shape& xs = shape(eid(node.inputs[0]));
     const Shape& ws = shape(eid(node.inputs[1]));
     const Shape& ys = shape(out);
@@ -295,7 +296,7 @@ class Matcher {
   std::unique_ptr<Step> try_dense(size_t i, const KernelInfo& k, int64_t out, size_t* used,
                                   std::vector<Access>* acc) {
     const uint32_t nid = order_[i];
-    const GraphNode& node = g_.nodes[nid];
+    const GraphNode& node = graph_.nodes[nid];
     const Shape& xs = shape(eid(node.inputs[0]));
     const Shape& ws = shape(eid(node.inputs[1]));
     const Shape& ys = shape(out);
@@ -327,7 +328,7 @@ class Matcher {
 
   std::unique_ptr<Step> try_max_pool(uint32_t nid, const KernelInfo& k, int64_t out,
                                      size_t* used, std::vector<Access>* acc) {
-    const GraphNode& node = g_.nodes[nid];
+    const GraphNode& node = graph_.nodes[nid];
     const int64_t x = eid(node.inputs[0]);
     const Shape& xs = shape(x);
     const Shape& ys = shape(out);
@@ -355,7 +356,7 @@ class Matcher {
   // concatenate whose output shares storage with none of its inputs.
   std::unique_ptr<Step> try_concat(uint32_t nid, const KernelInfo& k, int64_t out, size_t* used,
                                    std::vector<Access>* acc) {
-    const GraphNode& node = g_.nodes[nid];
+    const GraphNode& node = graph_.nodes[nid];
     const Shape& os = shape(out);
     const int64_t ndim = static_cast<int64_t>(os.size());
     const int64_t axis = k.axis >= 0 ? k.axis : ndim + k.axis;
@@ -396,7 +397,7 @@ class Matcher {
   // upsampling whose output shares storage with no input.
   std::unique_ptr<Step> try_upsampling(uint32_t nid, const KernelInfo& k, int64_t out,
                                        size_t* used, std::vector<Access>* acc) {
-    const GraphNode& node = g_.nodes[nid];
+    const GraphNode& node = graph_.nodes[nid];
     const int64_t x = eid(node.inputs[0]);
     const Shape& xs = shape(x);
     const Shape& ys = shape(out);
@@ -414,7 +415,7 @@ class Matcher {
   // A reduction whose axes (resolved as the kernel does) are the last t >= 1.
   std::unique_ptr<Step> try_reduce(uint32_t nid, const KernelInfo& k, int64_t out, size_t* used,
                                    std::vector<Access>* acc) {
-    const GraphNode& node = g_.nodes[nid];
+    const GraphNode& node = graph_.nodes[nid];
     const int64_t x = eid(node.inputs[0]);
     const Shape& xs = shape(x);
     const int64_t ndim = static_cast<int64_t>(xs.size());
@@ -444,7 +445,7 @@ class Matcher {
 
   std::unique_ptr<Step> try_chain(size_t i, int64_t out, size_t* used, std::vector<Access>* acc) {
     const uint32_t nid = order_[i];
-    const GraphNode& node = g_.nodes[nid];
+    const GraphNode& node = graph_.nodes[nid];
     const Shape& os = shape(out);
     // The source: the input with the output's shape (the first one that has
     // it); the node is then the chain's first stage.
@@ -470,7 +471,7 @@ class Matcher {
   }
 
 
-  const Graph& g_;
+  const Graph& graph_;
   const kernels::Table* t_;
   const ParamStore& params_;
   std::map<int, int> users_;

@@ -29,7 +29,7 @@ class ConvGemmStep : public ByteStep {
   ConvGemmStep(std::vector<uint32_t> nodes, const kernels::Table* t, const ConvShape& g,
                int64_t x_eid, int64_t bias_eid, const ParamView& weight, ChainPlan chain,
                bool pack_first)
-      : ByteStep(std::move(chain)), nodes_(std::move(nodes)), t_(t), g_(g), x_(x_eid),
+      : ByteStep(std::move(chain)), nodes_(std::move(nodes)), t_(t), conv_(g), x_(x_eid),
         bias_(bias_eid), pg_(g), pack_first_(pack_first) {
     const int64_t group = t->group;
     cg_ = ceil_div(g.c, group);
@@ -118,14 +118,16 @@ class ConvGemmStep : public ByteStep {
   }
 
   size_t shared_words() const override {
-    return static_cast<size_t>(bias_words() + (pack_first_ ? g_.n * window(0, pg_.grid).words : 0));
+    return static_cast<size_t>(bias_words() +
+                               (pack_first_ ? conv_.n * window(0, pg_.grid).words : 0));
   }
   size_t thread_words() const override {
     // Packed window, offsets (int64), then tile accumulators or row scratch
     // (transposed: accumulators, values for a generic chain, added values).
-    const int64_t rest = transposed_
-                             ? std::max(ceil_div(g_.pixels(), 7) * 7 * 48 + 48 * g_.pixels() + 48, pg_.wp)
-                             : std::max(ob_ * t_->mr * nb_, pg_.wp) + t_->mr;
+    const int64_t rest =
+        transposed_
+            ? std::max(ceil_div(conv_.pixels(), 7) * 7 * 48 + 48 * conv_.pixels() + 48, pg_.wp)
+            : std::max(ob_ * t_->mr * nb_, pg_.wp) + t_->mr;
     return static_cast<size_t>(max_window_words() + 2 + 2 * k_ + rest);
   }
   const char* kind() const override { return "conv_gemm"; }
@@ -141,14 +143,14 @@ class ConvGemmStep : public ByteStep {
     const int32_t* x = ctx.data(x_);
     int32_t* bias = reinterpret_cast<int32_t*>(ctx.shared);
     if (bias_ != kNoEntry) {
-      std::memcpy(bias, ctx.data(bias_), static_cast<size_t>(g_.o) * sizeof(int32_t));
+      std::memcpy(bias, ctx.data(bias_), static_cast<size_t>(conv_.o) * sizeof(int32_t));
     } else {
-      std::fill_n(bias, g_.o, 0);
+      std::fill_n(bias, conv_.o, 0);
     }
     // Each word holds at most four products of int8 values (the data is
     // packed as int8).
-    kernels::set_rounding(chain, k_ * 4 * 16384, bias, g_.o);
-    const double macs = static_cast<double>(g_.n) * g_.o * pg_.grid * k_ * t_->group;
+    kernels::set_rounding(chain, k_ * 4 * 16384, bias, conv_.o);
+    const double macs = static_cast<double>(conv_.n) * conv_.o * pg_.grid * k_ * t_->group;
     const int threads = threads_for(ctx, macs / 16);
     if (transposed_) {
       run_transposed(ctx, chain, x, bias, threads);
@@ -168,13 +170,13 @@ class ConvGemmStep : public ByteStep {
     // Threads split the grid, not the output channels, when it has enough
     // tiles: each thread then reads the rows it wrote in the layer before
     // (reading what another core wrote is slow); else the channels too.
-    const int64_t segments = threads > 1 && g_.n * tiles_ < 4 * threads
-                                 ? std::min(ob_, ceil_div(int64_t(4) * threads, g_.n * tiles_))
+    const int64_t segments = threads > 1 && conv_.n * tiles_ < 4 * threads
+                                 ? std::min(ob_, ceil_div(int64_t(4) * threads, conv_.n * tiles_))
                                  : 1;
     // A chunk's window reaches a thread's share of the grid (what its next
     // chunks read, unless another thread takes them).
     const int64_t span = ceil_div(tiles_ * nb_, threads);
-    const int64_t units = g_.n * tiles_ * segments;
+    const int64_t units = conv_.n * tiles_ * segments;
     const uint32_t* packed = pack_all(ctx, x, threads);
     std::vector<PackedWindow> last(static_cast<size_t>(ctx.threads()));
     parallel(ctx, units, threads, [&](int64_t first, int64_t end, int thread) {
@@ -212,7 +214,7 @@ class ConvGemmStep : public ByteStep {
     w.words = cg_ * w.plane + nb_ + pg_.rs;
     return w;
   }
-  int64_t bias_words() const { return g_.o + (g_.o & 1); }
+  int64_t bias_words() const { return conv_.o + (conv_.o & 1); }
   int64_t max_window_words() const {
     return window(0, pg_.grid).words;
   }
@@ -223,7 +225,7 @@ class ConvGemmStep : public ByteStep {
     if (!pack_first_) return nullptr;
     uint32_t* packed = ctx.shared + bias_words();
     const Window w = window(0, pg_.grid);
-    parallel(ctx, g_.n * cg_, threads, [&](int64_t b, int64_t e, int thread) {
+    parallel(ctx, conv_.n * cg_, threads, [&](int64_t b, int64_t e, int thread) {
       for (int64_t i = b; i < e; ++i) {
         const int64_t n = i / cg_, cg = i % cg_;
         pack_plane(x, n, cg, packed + n * w.words + cg * w.plane, ctx.scratch[thread], w);
@@ -241,8 +243,8 @@ class ConvGemmStep : public ByteStep {
                       const int32_t* bias, int threads) const {
     const uint32_t* packed = pack_all(ctx, x, threads);
     const Window w = window(0, pg_.grid);
-    const int64_t groups = ceil_div(g_.o, 48);
-    const int64_t pixels = g_.pixels();
+    const int64_t groups = ceil_div(conv_.o, 48);
+    const int64_t pixels = conv_.pixels();
     const int64_t pblocks = ceil_div(pixels, 7);
     // Units of (image, 48 filters, part of the pixel blocks): the pixels are
     // split too when there are few groups of filters a thread (256 filters
@@ -252,13 +254,13 @@ class ConvGemmStep : public ByteStep {
     // even out).
     const int64_t group_macs = 48 * pixels * k_ * t_->group;
     const int64_t parts =
-        threads > 1
-            ? std::max<int64_t>(1, std::min({pblocks, ceil_div(int64_t(8) * threads, g_.n * groups),
-                                             group_macs >> 20}))
-            : 1;
+        threads > 1 ? std::max<int64_t>(
+                          1, std::min({pblocks, ceil_div(int64_t(8) * threads, conv_.n * groups),
+                                       group_macs >> 20}))
+                    : 1;
     // Per thread: the image its scratch holds packed (from its last chunk).
     std::vector<PackedWindow> image(static_cast<size_t>(ctx.threads()));
-    parallel(ctx, g_.n * groups * parts, threads, [&](int64_t b, int64_t e, int thread) {
+    parallel(ctx, conv_.n * groups * parts, threads, [&](int64_t b, int64_t e, int thread) {
       uint32_t* scratch = ctx.scratch[thread];
       int64_t* koff = reinterpret_cast<int64_t*>(scratch + w.words + (w.words & 1));
       int32_t* c = reinterpret_cast<int32_t*>(koff + k_);
@@ -274,7 +276,7 @@ class ConvGemmStep : public ByteStep {
           cur = n;
         }
         const int64_t oc0 = gi * 48;
-        const int noc = static_cast<int>(std::min<int64_t>(48, g_.o - oc0));
+        const int noc = static_cast<int>(std::min<int64_t>(48, conv_.o - oc0));
         for (int l = 0; l < 48; ++l) {
           add[l] = l < noc ? static_cast<int32_t>(static_cast<uint32_t>(bias[oc0 + l]) -
                                                   static_cast<uint32_t>(comp_[oc0 + l]))
@@ -289,7 +291,7 @@ class ConvGemmStep : public ByteStep {
                        k0 > 0);
           }
         }
-        const int64_t flat0 = (n * g_.o + oc0) * pixels;
+        const int64_t flat0 = (n * conv_.o + oc0) * pixels;
         for (int64_t pb = pb0; pb < pb1; ++pb) {
           const int rows = static_cast<int>(std::min<int64_t>(7, pixels - pb * 7));
           t_->epilogue_t(chain, c + pb * 7 * 48, rows, pix_.data() + pb * 7, flat0, pixels, noc,
@@ -382,26 +384,27 @@ class ConvGemmStep : public ByteStep {
   void pack_plane(const int32_t* x, int64_t n, int64_t cg, uint32_t* dst, uint32_t* tmp,
                   const Window& w) const {
     const int64_t group = t_->group;
-    const int channels = static_cast<int>(std::min<int64_t>(group, g_.c - cg * group));
-    const int64_t plane = g_.h * g_.w;
-    const int64_t src = (n * g_.c + cg * group) * plane;
+    const int channels = static_cast<int>(std::min<int64_t>(group, conv_.c - cg * group));
+    const int64_t plane = conv_.h * conv_.w;
+    const int64_t src = (n * conv_.c + cg * group) * plane;
     const uint32_t pad = t_->pad_word;
-    if (g_.ph == 0 && g_.pw == 0 && g_.sh == 1 && g_.sw == 1 && pg_.plane_words == plane) {
+    if (conv_.ph == 0 && conv_.pw == 0 && conv_.sh == 1 && conv_.sw == 1 &&
+        pg_.plane_words == plane) {
       // One run: rows [r0, min(r1, h)) of the plane, then padding.
-      const int64_t rows = std::max<int64_t>(0, std::min(w.r1, g_.h) - w.r0);
-      pack(x, src + w.r0 * g_.w, plane, channels, rows * g_.w, dst);
-      std::fill_n(dst + rows * g_.w, w.bw - rows * g_.w, pad);
+      const int64_t rows = std::max<int64_t>(0, std::min(w.r1, conv_.h) - w.r0);
+      pack(x, src + w.r0 * conv_.w, plane, channels, rows * conv_.w, dst);
+      std::fill_n(dst + rows * conv_.w, w.bw - rows * conv_.w, pad);
       return;
     }
     pg_.fill_rows<uint32_t>(dst, pad, tmp, [&](int64_t i, uint32_t* row) {
-      const int64_t xi = i - g_.ph;
-      if (xi < 0 || xi >= g_.h) {
+      const int64_t xi = i - conv_.ph;
+      if (xi < 0 || xi >= conv_.h) {
         std::fill_n(row, pg_.wp, pad);
         return;
       }
-      std::fill_n(row, g_.pw, pad);
-      pack(x, src + xi * g_.w, plane, channels, g_.w, row + g_.pw);
-      std::fill_n(row + g_.pw + g_.w, pg_.wp - g_.pw - g_.w, pad);
+      std::fill_n(row, conv_.pw, pad);
+      pack(x, src + xi * conv_.w, plane, channels, conv_.w, row + conv_.pw);
+      std::fill_n(row + conv_.pw + conv_.w, pg_.wp - conv_.pw - conv_.w, pad);
     }, w.r0, w.r1, w.bw, t_->split_phases);
   }
 
@@ -415,7 +418,7 @@ class ConvGemmStep : public ByteStep {
     int32_t* ctile = reinterpret_cast<int32_t*>(scratch);
     int32_t* add = ctile + ob_ * mr * nb_;
     const uint32_t* b = base + p0;
-    const int64_t pixels = g_.pixels();
+    const int64_t pixels = conv_.pixels();
     const bool fused = chain.pattern != kernels::Pattern::kGeneric;
     const kernels::TileMap& map = maps_[static_cast<size_t>(tile)];
     const kernels::Segment* segs = segments_.data() + seg_begin_[static_cast<size_t>(tile)];
@@ -428,7 +431,7 @@ class ConvGemmStep : public ByteStep {
         int32_t* c = ctile + (ob - ob0) * mr * nb_;
         const uint32_t* a = a_.data() + (ob * k_ + k0) * mr;
         const int64_t oc0 = ob * mr;
-        const int rows = static_cast<int>(std::min(mr, g_.o - oc0));
+        const int rows = static_cast<int>(std::min(mr, conv_.o - oc0));
         if (last) {
           for (int m = 0; m < rows; ++m) {
             add[m] = static_cast<int32_t>(static_cast<uint32_t>(bias[oc0 + m]) -
@@ -436,13 +439,13 @@ class ConvGemmStep : public ByteStep {
           }
           // The last chunk with the epilogue on the registers.
           if (fused && t_->gemm_fused(a, b, koff + k0, kc, k0 > 0 ? c : nullptr, nb_, chain,
-                                      (n * g_.o + oc0) * pixels, pixels, rows, add, map)) {
+                                      (n * conv_.o + oc0) * pixels, pixels, rows, add, map)) {
             continue;
           }
         }
         t_->gemm(a, b, koff + k0, kc, c, nb_, nvec, k0 > 0);
         if (!last || nsegs == 0) continue;
-        t_->epilogue(chain, c, nb_, rows, segs, nsegs, (n * g_.o + oc0) * pixels, pixels, n, oc0,
+        t_->epilogue(chain, c, nb_, rows, segs, nsegs, (n * conv_.o + oc0) * pixels, pixels, n, oc0,
                      add);
       }
     }
@@ -450,7 +453,7 @@ class ConvGemmStep : public ByteStep {
 
   std::vector<uint32_t> nodes_;
   const kernels::Table* t_;
-  ConvShape g_;
+  ConvShape conv_;
   int64_t x_, bias_;
   PhaseGrid pg_;
   bool pack_first_ = false;

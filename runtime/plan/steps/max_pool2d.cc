@@ -19,17 +19,18 @@ class MaxPoolStep : public NodeStep, public ByteIO {
  public:
   MaxPoolStep(uint32_t nid, const kernels::Table* t, const ConvShape& g, int64_t x_eid,
               int64_t y_eid)
-      : NodeStep(nid), t_(t), g_(g), x_(x_eid), y_(y_eid) {}
+      : NodeStep(nid), t_(t), conv_(g), x_(x_eid), y_(y_eid) {}
 
   size_t thread_words() const override {
     // The kernel's scratch, then a plane and an output plane as int32 for
     // byte activations (or the byte kernel's scratch).
     if (bytes_kernel()) {
       return static_cast<size_t>(
-          (kernels::max_pool_u8_scratch(g_.w, g_.fw, g_.sw, g_.ow, g_.pw) + 3) / 4);
+          (kernels::max_pool_u8_scratch(conv_.w, conv_.fw, conv_.sw, conv_.ow, conv_.pw) + 3) / 4);
     }
-    return static_cast<size_t>(kernels::max_pool_scratch(g_.w, g_.fw, g_.sw, g_.ow, t_->lanes) +
-                               (x_bytes_ ? g_.h * g_.w : 0) + (y_bytes_ ? g_.pixels() : 0));
+    return static_cast<size_t>(
+        kernels::max_pool_scratch(conv_.w, conv_.fw, conv_.sw, conv_.ow, t_->lanes) +
+        (x_bytes_ ? conv_.h * conv_.w : 0) + (y_bytes_ ? conv_.pixels() : 0));
   }
   const char* kind() const override { return "max_pool"; }
   std::vector<int64_t> data_eids() const override { return {x_}; }
@@ -43,23 +44,26 @@ class MaxPoolStep : public NodeStep, public ByteIO {
   void run(ExecContext& ctx) const override {
     const int32_t* x = ctx.data(x_);
     int32_t* y = ctx.data(y_);
-    const int64_t plane = g_.h * g_.w, pixels = g_.pixels();
-    const double work = static_cast<double>(g_.n) * g_.c * (plane + pixels * 4);
+    const int64_t plane = conv_.h * conv_.w, pixels = conv_.pixels();
+    const double work = static_cast<double>(conv_.n) * conv_.c * (plane + pixels * 4);
     if (bytes_kernel()) {
       const int8_t* x8 = reinterpret_cast<const int8_t*>(x);
       int8_t* y8 = reinterpret_cast<int8_t*>(y);
-      parallel(ctx, g_.n * g_.c, threads_for(ctx, work / 4), [&](int64_t b, int64_t e, int thread) {
-        int8_t* scratch = reinterpret_cast<int8_t*>(ctx.scratch[thread]);
-        for (int64_t i = b; i < e; ++i) {
-          t_->max_pool_u8(x8 + i * plane, g_.h, g_.w, g_.fh, g_.fw, g_.sh, g_.sw, g_.ph, g_.pw,
-                          g_.oh, g_.ow, y8 + i * pixels, scratch);
-        }
-      });
+      parallel(ctx, conv_.n * conv_.c, threads_for(ctx, work / 4),
+               [&](int64_t b, int64_t e, int thread) {
+                 int8_t* scratch = reinterpret_cast<int8_t*>(ctx.scratch[thread]);
+                 for (int64_t i = b; i < e; ++i) {
+                   t_->max_pool_u8(x8 + i * plane, conv_.h, conv_.w, conv_.fh, conv_.fw, conv_.sh,
+                                   conv_.sw, conv_.ph, conv_.pw, conv_.oh, conv_.ow,
+                                   y8 + i * pixels, scratch);
+                 }
+               });
       return;
     }
-    parallel(ctx, g_.n * g_.c, threads_for(ctx, work), [&](int64_t b, int64_t e, int thread) {
+    parallel(ctx, conv_.n * conv_.c, threads_for(ctx, work), [&](int64_t b, int64_t e, int thread) {
       int32_t* scratch = reinterpret_cast<int32_t*>(ctx.scratch[thread]);
-      int32_t* wide = scratch + kernels::max_pool_scratch(g_.w, g_.fw, g_.sw, g_.ow, t_->lanes);
+      int32_t* wide =
+          scratch + kernels::max_pool_scratch(conv_.w, conv_.fw, conv_.sw, conv_.ow, t_->lanes);
       int32_t* out = wide + (x_bytes_ ? plane : 0);
       for (int64_t i = b; i < e; ++i) {
         // Byte activations: the plane widened, the output narrowed (the max
@@ -70,8 +74,8 @@ class MaxPoolStep : public NodeStep, public ByteIO {
           src = wide;
         }
         int32_t* dst = y_bytes_ ? out : y + i * pixels;
-        t_->max_pool(src, g_.h, g_.w, g_.fh, g_.fw, g_.sh, g_.sw, g_.ph, g_.pw, g_.oh, g_.ow, dst,
-                     scratch);
+        t_->max_pool(src, conv_.h, conv_.w, conv_.fh, conv_.fw, conv_.sh, conv_.sw, conv_.ph,
+                     conv_.pw, conv_.oh, conv_.ow, dst, scratch);
         if (y_bytes_) narrow(out, pixels, reinterpret_cast<int8_t*>(y) + i * pixels);
       }
     });
@@ -79,7 +83,7 @@ class MaxPoolStep : public NodeStep, public ByteIO {
 
  private:
   const kernels::Table* t_;
-  ConvShape g_;
+  ConvShape conv_;
   int64_t x_, y_;
   bool x_bytes_ = false, y_bytes_ = false;
 
