@@ -21,6 +21,11 @@
 
 namespace cvm {
 
+namespace planning {
+class FusedStep;
+class ByteIO;
+}  // namespace planning
+
 // What a step may use while it runs.
 struct ExecContext {
   std::vector<Tensor>* entries = nullptr;
@@ -57,6 +62,10 @@ class Step {
   // Whether each of them stores its output (fused groups may leave
   // intermediate entries unwritten).
   virtual std::vector<bool> stored() const { return std::vector<bool>(nodes().size(), true); }
+  // The planner's views of the step (runtime/plan/step_support.h), null where
+  // it has none: the chain whose writes may be dropped, the byte activations.
+  virtual planning::FusedStep* fused() { return nullptr; }
+  virtual planning::ByteIO* byte_io() { return nullptr; }
 };
 
 struct PlanSummary {

@@ -27,9 +27,9 @@ int decide_byte_activations(const Graph& g, const std::vector<std::unique_ptr<St
   std::vector<Role> roles;
   std::set<const Access*> byte_reads;  // reads their step can take as bytes
   for (size_t s = 0; s < steps.size(); ++s) {
-    auto* io = dynamic_cast<ByteIO*>(steps[s].get());
+    ByteIO* io = steps[s]->byte_io();
     if (!io || !io->takes_bytes()) continue;
-    auto* fused = dynamic_cast<FusedStep*>(steps[s].get());
+    FusedStep* fused = steps[s]->fused();
     Role r{io, fused, io->data_eids(), kNoEntry, kNoEntry, nullptr, io->data_in_place(), -1,
            false};
     bool x_ok = true;

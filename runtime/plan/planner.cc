@@ -57,7 +57,7 @@ std::unique_ptr<Plan> make_plan(const Graph& graph, const kernels::Table* table,
   Timeline timeline(graph, matched.accesses);
   const std::vector<const Access*> skipped = timeline.skip_writes();
   for (const Access* a : skipped) {
-    ChainPlan& chain = static_cast<FusedStep*>(steps[a->step].get())->chain_plan();
+    ChainPlan& chain = steps[a->step]->fused()->chain_plan();
     if (a->stage < 0) {
       chain.source_write_eid = kNoEntry;
     } else {

@@ -89,6 +89,7 @@ struct ChainPlan {
 class FusedStep : public Step {
  public:
   explicit FusedStep(ChainPlan chain) : chain_(std::move(chain)) {}
+  FusedStep* fused() override { return this; }
   ChainPlan& chain_plan() { return chain_; }
   std::vector<bool> stored() const override {
     std::vector<bool> out;
@@ -125,6 +126,7 @@ class ByteIO {
 class ByteStep : public FusedStep, public ByteIO {
  public:
   using FusedStep::FusedStep;
+  ByteIO* byte_io() override { return this; }
   void use_bytes(const std::set<int64_t>& bytes) override {
     set_data_bytes(bytes.count(data_eids().front()) > 0);
     chain_.final_bytes = bytes.count(chain_.final_eid) > 0;

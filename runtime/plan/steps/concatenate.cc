@@ -17,6 +17,7 @@ namespace {
 
 class ConcatStep : public NodeStep, public ByteIO {
  public:
+  ByteIO* byte_io() override { return this; }
   // A copy of `len` values from input `input` at `from` to the output at `to`.
   using Piece = ConcatPiece;
 

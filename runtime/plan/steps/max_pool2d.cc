@@ -17,6 +17,7 @@ namespace {
 
 class MaxPoolStep : public NodeStep, public ByteIO {
  public:
+  ByteIO* byte_io() override { return this; }
   MaxPoolStep(uint32_t nid, const kernels::Table* t, const ConvShape& g, int64_t x_eid,
               int64_t y_eid)
       : NodeStep(nid), t_(t), conv_(g), x_(x_eid), y_(y_eid) {}
