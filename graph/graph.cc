@@ -6,7 +6,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "graph/error.h"
+#include "base/error.h"
 #include "graph/json_reader.h"
 
 namespace cvm {

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "graph/attrs.h"
-#include "graph/shape.h"
+#include "base/attrs.h"
+#include "base/shape.h"
 #include "ops/op.h"
 
 namespace cvm {

@@ -4,7 +4,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
-#include "graph/error.h"
+#include "base/error.h"
 
 namespace cvm {
 

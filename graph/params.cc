@@ -4,8 +4,8 @@
 #include <cstring>
 #include <limits>
 
-#include "graph/error.h"
-#include "graph/memory.h"
+#include "base/error.h"
+#include "base/memory.h"
 
 namespace cvm {
 

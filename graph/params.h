@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "graph/shape.h"
+#include "base/shape.h"
 
 namespace cvm {
 

@@ -5,14 +5,13 @@
 #include <cstdint>
 #include <vector>
 
-#include "kernels/fast.h"
+#include "base/int_math.h"
+#include "kernels/kernel_table.h"
 #include "kernels/isa.h"
 
 namespace cvm {
 namespace kernels {
 namespace {
-
-int32_t sra(int32_t v, int s) { return v >= 0 ? (v >> s) : ~((~v) >> s); }
 
 int32_t apply(const Stage& st, int32_t x, int32_t operand) {
   switch (st.op) {
@@ -28,8 +27,7 @@ int32_t apply(const Stage& st, int32_t x, int32_t operand) {
         if (x < st.x_lo) return -st.hi;
         if (x > st.x_hi) return st.hi;
       }
-      int32_t t = sra(x, st.shift - 1);
-      return sra(static_cast<int32_t>(static_cast<uint32_t>(t) + 1u), 1);
+      return rounding_shift_right(x, st.shift);
     }
     case StageOp::kBinary: {
       const uint32_t a = static_cast<uint32_t>(x), b = static_cast<uint32_t>(operand);

@@ -2,7 +2,7 @@
 // model is loaded (its plan picks the kernels), so set it before loading.
 #pragma once
 
-#include "cvm/model.hpp"
+#include "cvm/isa.hpp"
 
 namespace cvm {
 namespace kernels {

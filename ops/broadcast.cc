@@ -143,15 +143,16 @@ class BroadcastKernelOp : public BroadcastOp {
   using BroadcastOp::BroadcastOp;
   KernelInfo kernel_info() const override {
     KernelInfo k;
-    k.b = 1;
-    if (F == add_fn) k.a = 0;
-    else if (F == sub_fn) k.a = 1;
-    else if (F == mul_fn) k.a = 2;
-    else if (F == max_fn) k.a = 3;
+    k.broadcast = true;
+    if (F == add_fn) k.binary = KernelInfo::Binary::kAdd;
+    else if (F == sub_fn) k.binary = KernelInfo::Binary::kSub;
+    else if (F == mul_fn) k.binary = KernelInfo::Binary::kMul;
+    else if (F == max_fn) k.binary = KernelInfo::Binary::kMax;
     else return KernelInfo{};
     k.kind = KernelInfo::Kind::kBinary;
     return k;
   }
+  bool writes_whole_output() const override { return true; }
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
            Workspace&) const override {
     apply(in, out, F);

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/int_math.h"
 #include "ops/op.h"
 
 namespace cvm {
@@ -20,17 +21,6 @@ namespace {
 // Helpers
 
 int32_t wrap(uint32_t v) { return static_cast<int32_t>(v); }
-
-// Arithmetic shift right, well defined for negative values.
-int32_t shift_right(int32_t v, int s) {
-  return v >= 0 ? (v >> s) : ~((~v) >> s);
-}
-
-// Largest magnitude a signed value of `precision` bits holds: 2^(p-1) - 1.
-// The deployed kernels clip to [-bound, bound] and ignore `is_sign`.
-int32_t precision_bound(int precision) {
-  return static_cast<int32_t>((int64_t{1} << (precision - 1)) - 1);
-}
 
 int32_t clamp(int32_t v, int32_t lo, int32_t hi) {
   return v > hi ? hi : (v < lo ? lo : v);
@@ -57,6 +47,7 @@ int number_precision(int64_t n) {
 // One input, output of the same shape.
 class UnaryOp : public Operator {
  public:
+  bool writes_whole_output() const override { return true; }
   explicit UnaryOp(const NodeAttrs& attrs) : node_(attrs.node_name) {}
   uint32_t num_inputs(uint32_t) const override { return 1; }
   void infer_shape(std::vector<Shape>& in, std::vector<Shape>& out) const override {
@@ -79,6 +70,7 @@ class UnaryOp : public Operator {
 // Two inputs of exactly the same shape, output of that shape.
 class BinaryOp : public Operator {
  public:
+  bool writes_whole_output() const override { return true; }
   explicit BinaryOp(const NodeAttrs& attrs) : node_(attrs.node_name) {}
   uint32_t num_inputs(uint32_t) const override { return 2; }
   void infer_shape(std::vector<Shape>& in, std::vector<Shape>& out) const override {
@@ -152,8 +144,8 @@ class ReluOp : public SamePrecisionUnary {
   KernelInfo kernel_info() const override {
     KernelInfo k;
     k.kind = KernelInfo::Kind::kClamp;
-    k.a = 0;
-    k.b = INT32_MAX;
+    k.clamp_lo = 0;
+    k.clamp_hi = INT32_MAX;
     return k;
   }
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
@@ -192,7 +184,7 @@ class ElemwiseAddOp : public BinaryOp {
   KernelInfo kernel_info() const override {
     KernelInfo k;
     k.kind = KernelInfo::Kind::kBinary;
-    k.a = 0;
+    k.binary = KernelInfo::Binary::kAdd;
     return k;
   }
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
@@ -209,7 +201,7 @@ class ElemwiseSubOp : public BinaryOp {
   KernelInfo kernel_info() const override {
     KernelInfo k;
     k.kind = KernelInfo::Kind::kBinary;
-    k.a = 1;
+    k.binary = KernelInfo::Binary::kSub;
     return k;
   }
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
@@ -247,8 +239,8 @@ class ClipOp : public UnaryOp {
   KernelInfo kernel_info() const override {
     KernelInfo k;
     k.kind = KernelInfo::Kind::kClamp;
-    k.a = a_min_;
-    k.b = a_max_;
+    k.clamp_lo = a_min_;
+    k.clamp_hi = a_max_;
     return k;
   }
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
@@ -296,8 +288,8 @@ class CvmClipOp : public PrecisionOp {
   KernelInfo kernel_info() const override {
     KernelInfo k;
     k.kind = KernelInfo::Kind::kClamp;
-    k.b = precision_bound(precision_);
-    k.a = -k.b;
+    k.clamp_hi = precision_bound(precision_);
+    k.clamp_lo = -k.clamp_hi;
     return k;
   }
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
@@ -340,34 +332,34 @@ class CvmRightShiftOp : public ShiftOp {
   KernelInfo kernel_info() const override {
     KernelInfo k;
     k.kind = KernelInfo::Kind::kRightShift;
-    k.a = precision_;
-    k.b = shift_;
+    k.precision = precision_;
+    k.shift_bit = shift_;
     return k;
   }
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
            Workspace&) const override {
-    const int32_t hi = precision_bound(precision_);
+    const RightShiftRule rule = right_shift_rule(precision_, shift_);
     const int s = shift_;
-    auto round_shift = [s](int32_t v) {
-      int32_t t = shift_right(v, s - 1);
-      return shift_right(wrap(static_cast<uint32_t>(t) + 1u), 1);
-    };
-    if (hi == 0) {
-      map(in, out, [](int32_t) { return 0; });
-    } else if (s >= 31) {
-      map(in, out, [](int32_t v) { return v < 0 ? -1 : 0; });
-    } else if (precision_ + s >= 32) {
-      map(in, out, round_shift);
-    } else {
-      // Here 2^(precision + s - 1) < 2^31, so these bounds fit in int32.
-      const int64_t step = int64_t{1} << (s - 1);
-      const int32_t x_lo = static_cast<int32_t>((-2 * int64_t{hi} - 1) * step);
-      const int32_t x_hi = static_cast<int32_t>((2 * int64_t{hi} - 1) * step);
-      map(in, out, [=](int32_t v) {
-        if (v < x_lo) return -hi;
-        if (v > x_hi) return hi;
-        return round_shift(v);
-      });
+    auto round_shift = [s](int32_t v) { return rounding_shift_right(v, s); };
+    switch (rule.kind) {
+      case RightShiftRule::Kind::kZero:
+        map(in, out, [](int32_t) { return 0; });
+        break;
+      case RightShiftRule::Kind::kSignOnly:
+        map(in, out, [](int32_t v) { return v < 0 ? -1 : 0; });
+        break;
+      case RightShiftRule::Kind::kRound:
+        map(in, out, round_shift);
+        break;
+      case RightShiftRule::Kind::kSaturate: {
+        const int32_t hi = rule.hi, x_lo = rule.x_lo, x_hi = rule.x_hi;
+        map(in, out, [=](int32_t v) {
+          if (v < x_lo) return -hi;
+          if (v > x_hi) return hi;
+          return round_shift(v);
+        });
+        break;
+      }
     }
   }
 };

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "graph/attrs.h"
-#include "graph/error.h"
-#include "graph/shape.h"
+#include "base/attrs.h"
+#include "base/error.h"
+#include "base/shape.h"
 
 namespace cvm {
 
@@ -55,29 +55,43 @@ struct NodeAttrs {
 };
 
 // What the executor's planner needs to run an operator with a fast kernel
-// (possibly fused with its neighbours). Operators that report kNone always
-// run through run().
+// (possibly fused with its neighbours): its kind, and the fields of that
+// kind. Operators that report kNone always run through run().
 struct KernelInfo {
   enum class Kind {
     kNone,
-    kClamp,       // y = min(max(x, lo), hi) as the operator computes it; a = lo, b = hi
-    kRightShift,  // cvm_right_shift; a = precision, b = shift_bit
-    kBinary,      // a = 0 add, 1 sub, 2 mul, 3 max; b = 1 for broadcasting operators
-    kConv2d,
-    kDense,
-    kMaxPool2d,
-    kReduce,      // sum (a = 0) or max (a = 1) over the axes the kernel resolves:
-                  // `axes` as listed, or all others when b = 1 (exclude)
-    kConcat,      // concatenate; a = the axis attribute as given (may be negative)
-    kUpsampling,  // nearest-neighbour upsampling of NCHW data; a = scale
+    kClamp,       // y = min(max(x, clamp_lo), clamp_hi) as the operator computes it
+    kRightShift,  // cvm_right_shift (precision, shift_bit)
+    kBinary,      // element-wise or broadcast add, sub, mul, max (binary, broadcast)
+    kConv2d,      // strides, padding, dilation, groups, use_bias
+    kDense,       // use_bias
+    kMaxPool2d,   // pool_size, strides, padding
+    kReduce,      // sum or max (reduce_max) over axes (exclude_axes: all others)
+    kConcat,      // concatenate (axis)
+    kUpsampling,  // nearest-neighbour upsampling of NCHW data (scale)
   };
+  enum class Binary { kAdd, kSub, kMul, kMax };
   Kind kind = Kind::kNone;
-  int64_t a = 0, b = 0;
-  // conv2d and max_pool2d: (height, width) pairs; padding is (top, left).
+  // kClamp: the bounds.
+  int64_t clamp_lo = 0, clamp_hi = 0;
+  // kRightShift: the attributes.
+  int precision = 0, shift_bit = 0;
+  // kBinary: the operation; whether the operator broadcasts its operands.
+  Binary binary = Binary::kAdd;
+  bool broadcast = false;
+  // kConv2d and kMaxPool2d: (height, width) pairs; padding is (top, left).
   int64_t strides[2] = {1, 1}, padding[2] = {0, 0}, dilation[2] = {1, 1};
+  int64_t pool_size[2] = {0, 0};
   int64_t groups = 1;
   bool use_bias = false;
+  // kReduce: max (else sum) over the axes the kernel resolves: `axes` as
+  // listed, or all the others when exclude_axes.
+  bool reduce_max = false, exclude_axes = false;
   std::vector<int64_t> axes;
+  // kConcat: the axis attribute as given (may be negative).
+  int64_t axis = 0;
+  // kUpsampling: the scale.
+  int64_t scale = 0;
 };
 
 class Operator {
@@ -121,6 +135,11 @@ class Operator {
 
   // See KernelInfo. Only attributes the shape and precision rules accepted.
   virtual KernelInfo kernel_info() const { return {}; }
+
+  // Whether run() writes every element of its outputs. The planner's storage
+  // timeline counts a write by any other operator as leaving old bytes in
+  // place (runtime/plan/timeline.h).
+  virtual bool writes_whole_output() const { return false; }
 
   // The scalar kernel that defines the bits. Shapes are the verified ones.
   virtual void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,

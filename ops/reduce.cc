@@ -33,6 +33,7 @@ enum class Kind { kSum, kMax };
 
 class ReduceOp : public Operator {
  public:
+  bool writes_whole_output() const override { return true; }
   ReduceOp(const NodeAttrs& attrs, Kind kind) : node_(attrs.node_name), kind_(kind) {
     AttrReader r(attrs.op_name, attrs.dict);
     axis_ = r.shape("axis", {});
@@ -120,8 +121,8 @@ class ReduceOp : public Operator {
   KernelInfo kernel_info() const override {
     KernelInfo k;
     k.kind = KernelInfo::Kind::kReduce;
-    k.a = kind_ == Kind::kSum ? 0 : 1;
-    k.b = exclude_ ? 1 : 0;
+    k.reduce_max = kind_ != Kind::kSum;
+    k.exclude_axes = exclude_;
     k.axes = axis_;
     return k;
   }

@@ -122,6 +122,7 @@ class CopyOp : public TransformOp {
 
 class Flatten : public CopyOp {
  public:
+  bool writes_whole_output() const override { return true; }
   explicit Flatten(const NodeAttrs& attrs) : CopyOp(attrs) { expect_no_attrs(attrs); }
   void infer_shape(std::vector<Shape>& in, std::vector<Shape>& out) const override {
     const Shape& d = in[0];
@@ -162,6 +163,7 @@ class ExpandDims : public CopyOp {
 
 class Reshape : public CopyOp {
  public:
+  bool writes_whole_output() const override { return true; }
   explicit Reshape(const NodeAttrs& attrs) : CopyOp(attrs) {
     AttrReader r(attrs.op_name, attrs.dict);
     target_ = r.shape("shape");
@@ -288,6 +290,7 @@ class Squeeze : public CopyOp {
 
 class Concatenate : public TransformOp {
  public:
+  bool writes_whole_output() const override { return true; }
   explicit Concatenate(const NodeAttrs& attrs) : TransformOp(attrs) {
     AttrReader r(attrs.op_name, attrs.dict);
     axis_ = r.integer("axis", 1);
@@ -329,7 +332,7 @@ class Concatenate : public TransformOp {
   KernelInfo kernel_info() const override {
     KernelInfo k;
     k.kind = KernelInfo::Kind::kConcat;
-    k.a = axis_;
+    k.axis = axis_;
     return k;
   }
 

@@ -14,24 +14,19 @@
 #include <chrono>
 #include <ctime>
 
-#include "graph/error.h"
+#include "base/error.h"
 #include "graph/graph.h"
-#include "graph/memory.h"
+#include "base/int_math.h"
+#include "base/memory.h"
 #include "graph/params.h"
 #include "kernels/isa.h"
 #include "kernels/thread_pool.h"
 #include "runtime/plan.h"
+#include "runtime/thread_choice.h"
 
 namespace cvm {
 
 namespace {
-
-// Largest value of a signed `precision`-bit integer: inputs are clamped to
-// [-range, range] and parameters must lie within it.
-int32_t precision_range(int precision) {
-  if (precision >= 32) return std::numeric_limits<int32_t>::max();
-  return static_cast<int32_t>((int64_t(1) << (precision - 1)) - 1);
-}
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -76,21 +71,12 @@ struct Model::Impl {
   // Parameter values, bound to their variable nodes at load; written into
   // storage once, when the storage is first allocated (as the reference
   // writes them once at load).
-  // During load, `raw` views the params blob; afterwards only parameters
-  // whose pool is used keep their values (widened to int32).
-  struct BoundParam {
-    uint32_t nid = 0;
-    std::vector<int32_t> values;
-    const uint8_t* raw = nullptr;
-    int width = 4;
-    int64_t count = 0;
-  };
-  std::vector<BoundParam> params;
+  ParamStore params;
 
   // Execution state.
   std::mutex mutex;
   bool allocated = false;
-  std::vector<std::vector<int32_t>> pools;
+  std::vector<std::vector<int32_t>> pools;  // storage, one per storage id
   std::vector<Tensor> entries;  // one view per entry
   std::vector<std::vector<Tensor>> node_inputs, node_outputs;
   Workspace workspace;
@@ -101,16 +87,8 @@ struct Model::Impl {
   // scratch memory and threads.
   std::unique_ptr<Plan> plan;
   int threads = 0;  // 0: every core
-  std::unique_ptr<kernels::ThreadPool> pool;
-  bool busy = false;      // the last inference on threads mostly waited
-  uint64_t busy_runs = 0;
-  // One thread or all (see execute): the choice, the inferences counted,
-  // the next one to try the other way, the tries in a row that won, and the
-  // smoothed seconds of the chosen way.
-  bool one_thread = false;
-  uint64_t timed_runs = 0, next_try = 64;
-  int wins = 0;
-  double chosen_seconds = 0;
+  std::unique_ptr<kernels::ThreadPool> thread_pool;
+  ThreadChoice thread_choice;  // how many threads each inference uses
   std::vector<uint32_t> shared;
   std::vector<std::vector<uint32_t>> scratch;
 
@@ -206,38 +184,12 @@ void Model::Impl::load(const std::string& json, const std::string& params_blob,
 void Model::Impl::make_plan(int device_type) {
   const kernels::Table* table =
       device_type == 0 ? kernels::table(kernels::active_isa()) : nullptr;
-  auto lookup = [](const void* ctx, uint32_t nid, ParamView* out) -> bool {
-    const auto& ps = static_cast<const Impl*>(ctx)->params;
-    const BoundParam* found = nullptr;
-    for (const auto& p : ps) {
-      if (p.nid == nid) found = &p;  // the last one wins
-    }
-    if (!found) return false;
-    out->values = found->values.empty() ? nullptr : found->values.data();
-    out->raw = found->raw;
-    out->width = found->width;
-    out->count = found->count;
-    return true;
-  };
-  plan = cvm::make_plan(graph, table, lookup, this);
+  plan = cvm::make_plan(graph, table, params);
   // Parameters in unused pools are never needed again; the others get their
   // int32 values now (the blob does not outlive load()).
   std::vector<bool> unused(pool_bytes.size(), false);
   for (int sid : plan->unused_pools) unused[static_cast<size_t>(sid)] = true;
-  params.erase(std::remove_if(params.begin(), params.end(),
-                              [&](const BoundParam& p) {
-                                return unused[static_cast<size_t>(
-                                    graph.pool[graph.entry_id(p.nid, 0)])];
-                              }),
-               params.end());
-  for (BoundParam& p : params) {
-    if (p.values.empty() && p.count > 0) {
-      ParamView v{nullptr, p.raw, p.width, p.count};
-      p.values.resize(static_cast<size_t>(p.count));
-      v.read(0, p.count, p.values.data());
-    }
-    p.raw = nullptr;
-  }
+  params.keep_used(graph, unused);
 }
 
 // Threads: set_threads(), else the CVM_THREADS environment variable (for
@@ -281,8 +233,8 @@ void Model::Impl::bind_params(const std::string& blob) {
     CVM_VERIFY((a.dtype_bits == 8 || a.dtype_bits == 32) && a.dtype_lanes == 1)
         << "parameter " << a.name << ": only INT8 or INT32 arrays are supported";
     int prec = graph.precision[eid];
-    int32_t range = precision_range(prec);
-    BoundParam bound;
+    int32_t range = precision_bound(prec);
+    ParamStore::Param bound;
     bound.nid = nid;
     bound.raw = a.raw;
     bound.width = a.dtype_bits / 8;
@@ -313,7 +265,7 @@ void Model::Impl::bind_params(const std::string& blob) {
             << " exceed of precision " << prec;
       }
     }
-    params.push_back(std::move(bound));
+    params.add(std::move(bound));
   }
   for (size_t i = 0; i < set.size(); ++i) {
     const GraphNode& node = graph.nodes[graph.arg_nodes[i]];
@@ -354,11 +306,7 @@ void Model::Impl::allocate() {
     }
   }
   // Later parameters of the same name win, as in the reference.
-  for (const auto& p : params) {
-    std::copy(p.values.begin(), p.values.end(), entries[graph.entry_id(p.nid, 0)].data);
-  }
-  params.clear();
-  params.shrink_to_fit();
+  params.write_into(graph, entries);
   assign_large(shared, plan->shared_words, 0u);
   allocated = true;
 }
@@ -371,7 +319,7 @@ void Model::Impl::execute(const Value& value) {
       << "Loaded data shape " << shape_string(input_shape) << " not matched "
       << shape_string(graph.shapes[eid]);
   const int64_t count = shape_size(input_shape);
-  const int32_t range = precision_range(graph.precision[eid]);
+  const int32_t range = precision_bound(graph.precision[eid]);
   // One loop per value type and per element type, vectorised: what it reads
   // is copied to locals first (a store through int8_t* may alias anything,
   // which made the compiler reload it per element: 42 us for a 224 x 224 x 3
@@ -388,33 +336,9 @@ void Model::Impl::execute(const Value& value) {
   } else {
     fill(entries[eid].data);
   }
-  // Threads for this inference. When the machine is busy -- in the last
-  // inference on several threads the workers ran less than a quarter of
-  // their share of the work (the caller took over what they had not
-  // started), or the caller spent most of the time waiting for one
-  // descheduled mid-chunk -- run on the calling thread alone (waking
-  // workers that cannot run only takes CPU from it), and try the threads
-  // again every 16th inference. Results never depend on it.
-  int threads_now = thread_count();
-  // And where two threads of one process run no faster than one -- the host
-  // placed the virtual CPUs far apart, so that every line one thread writes
-  // and the other reads costs hundreds of nanoseconds (bench/README.md) --
-  // one thread: every 64th inference tries the way not chosen, and when two
-  // tries in a row (the second 8 inferences after the first) are 10% faster
-  // than the chosen way's smoothed time, it becomes the choice. Not while
-  // profiling (its per-step times would mix the two).
-  bool adapt = threads_now > 1 && !step_seconds;
-  bool probe = false;
-  if (adapt) {
-    probe = ++timed_runs >= next_try;
-    if (one_thread != probe) threads_now = 1;
-  }
-  if (threads_now > 1 && busy && (++busy_runs % 16) != 0) threads_now = 1;
-  // An inference the busy rule moved to one thread says nothing of the choice.
-  adapt = adapt && (threads_now == 1) == (one_thread != probe);
-  const uint64_t wait_before = pool ? pool->wait_ns() : 0;
-  const uint64_t items_before = pool ? pool->items() : 0;
-  const uint64_t worker_before = pool ? pool->worker_items() : 0;
+  // Threads for this inference (runtime/thread_choice.h).
+  const int threads_now =
+      thread_choice.start(thread_count(), step_seconds != nullptr, thread_pool.get());
   const auto started = std::chrono::steady_clock::now();
 
   ExecContext ctx;
@@ -423,7 +347,7 @@ void Model::Impl::execute(const Value& value) {
   ctx.node_outputs = &node_outputs;
   ctx.workspace = &workspace;
   ctx.max_threads = threads_now;
-  ctx.pool_slot = &pool;
+  ctx.thread_pool_slot = &thread_pool;
   ctx.shared = shared.data();
   if (plan->thread_words > 0) {
     if (scratch.size() < static_cast<size_t>(ctx.max_threads)) {
@@ -434,33 +358,11 @@ void Model::Impl::execute(const Value& value) {
       ctx.scratch.push_back(scratch[t].data());
     }
   }
-  // `total`: the inference's seconds.
-  auto note_load = [&](double total) {
-    if (threads_now <= 1 || !pool) return;
-    const double waited = static_cast<double>(pool->wait_ns() - wait_before) * 1e-9;
-    const uint64_t items = pool->items() - items_before;
-    const uint64_t by_workers = pool->worker_items() - worker_before;
-    const uint64_t expected = items - items / static_cast<uint64_t>(pool->size());
-    busy = waited > 0.5 * total || (expected > 0 && 4 * by_workers < expected);
-  };
   if (!step_seconds) {
     for (const auto& step : plan->steps) step->run(ctx);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    note_load(seconds);
-    if (adapt && timed_runs > 2) {  // past the first inferences (allocation)
-      if (!probe) {
-        chosen_seconds = chosen_seconds == 0 ? seconds : 0.75 * chosen_seconds + 0.25 * seconds;
-      } else {
-        wins = seconds < 0.9 * chosen_seconds ? wins + 1 : 0;
-        if (wins == 2) {
-          one_thread = !one_thread;
-          chosen_seconds = seconds;
-          wins = 0;
-        }
-        next_try = timed_runs + (wins == 1 ? 8 : 64);
-      }
-    }
+    thread_choice.finish(thread_pool.get(), seconds);
     return;
   }
   step_seconds->assign(plan->steps.size(), 0.0);

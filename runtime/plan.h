@@ -2,7 +2,8 @@
 // at load. A step runs one node through its scalar kernel, or runs a fast
 // kernel for a node together with the element-wise nodes that follow it (a
 // fused group), writing the intermediate entries of the group unless an
-// analysis of the storage plan proves nothing reads them (see plan.cc).
+// analysis of the storage plan proves nothing reads them (runtime/plan/:
+// planner.cc runs the passes, timeline.h is the analysis).
 // Whatever the plan, every read sees the bytes the plain node-by-node
 // executor would give it.
 #pragma once
@@ -13,11 +14,17 @@
 #include <vector>
 
 #include "graph/graph.h"
-#include "kernels/fast.h"
+#include "kernels/kernel_table.h"
 #include "kernels/thread_pool.h"
 #include "ops/op.h"
+#include "runtime/param_store.h"
 
 namespace cvm {
+
+namespace planning {
+class FusedStep;
+class ByteIO;
+}  // namespace planning
 
 // What a step may use while it runs.
 struct ExecContext {
@@ -26,18 +33,18 @@ struct ExecContext {
   std::vector<std::vector<Tensor>>* node_outputs = nullptr;
   Workspace* workspace = nullptr;
   int max_threads = 1;
-  // The model's pool, created on first need with max_threads threads.
-  std::unique_ptr<kernels::ThreadPool>* pool_slot = nullptr;
+  // The model's thread pool, created on first need with max_threads threads.
+  std::unique_ptr<kernels::ThreadPool>* thread_pool_slot = nullptr;
   uint32_t* shared = nullptr;      // Step::shared_words() words
   std::vector<uint32_t*> scratch;  // per thread, Step::thread_words() words each
 
   int threads() const { return max_threads; }
-  kernels::ThreadPool* pool() const {
-    if (max_threads <= 1 || !pool_slot) return nullptr;
-    if (!*pool_slot || (*pool_slot)->size() != max_threads) {
-      pool_slot->reset(new kernels::ThreadPool(max_threads));
+  kernels::ThreadPool* thread_pool() const {
+    if (max_threads <= 1 || !thread_pool_slot) return nullptr;
+    if (!*thread_pool_slot || (*thread_pool_slot)->size() != max_threads) {
+      thread_pool_slot->reset(new kernels::ThreadPool(max_threads));
     }
-    return pool_slot->get();
+    return thread_pool_slot->get();
   }
   int32_t* data(int64_t eid) const { return (*entries)[static_cast<size_t>(eid)].data; }
 };
@@ -55,6 +62,10 @@ class Step {
   // Whether each of them stores its output (fused groups may leave
   // intermediate entries unwritten).
   virtual std::vector<bool> stored() const { return std::vector<bool>(nodes().size(), true); }
+  // The planner's views of the step (runtime/plan/step_support.h), null where
+  // it has none: the chain whose writes may be dropped, the byte activations.
+  virtual planning::FusedStep* fused() { return nullptr; }
+  virtual planning::ByteIO* byte_io() { return nullptr; }
 };
 
 struct PlanSummary {
@@ -62,7 +73,7 @@ struct PlanSummary {
   int fast_steps = 0;
   int fused_nodes = 0;      // element-wise nodes run inside another step
   int skipped_writes = 0;   // intermediate entries proven unread
-  int byte_entries = 0;     // entries kept as int8 values (see plan.cc)
+  int byte_entries = 0;     // entries kept as int8 values (see runtime/plan/byte_activations.h)
 };
 
 struct Plan {
@@ -75,37 +86,9 @@ struct Plan {
   // memory nor the parameter's values.
   std::vector<int> unused_pools;
   // The input is stored as int8 values (its precision is at most 8 and
-  // every step that reads it takes bytes; see plan.cc).
+  // every step that reads it takes bytes; see runtime/plan/byte_activations.h).
   bool input_bytes = false;
 };
-
-// A parameter's values: int32 values, or 8- or 32-bit little-endian bytes.
-struct ParamView {
-  const int32_t* values = nullptr;
-  const uint8_t* raw = nullptr;
-  int width = 4;  // bytes per element of `raw`
-  int64_t count = 0;
-  int32_t operator[](int64_t i) const {
-    if (values) return values[i];
-    if (width == 1) return static_cast<int8_t>(raw[i]);
-    const uint8_t* b = raw + 4 * i;
-    return static_cast<int32_t>(uint32_t(b[0]) | uint32_t(b[1]) << 8 | uint32_t(b[2]) << 16 |
-                                uint32_t(b[3]) << 24);
-  }
-  // Elements [begin, begin + n) as int32.
-  void read(int64_t begin, int64_t n, int32_t* out) const {
-    if (values) {
-      for (int64_t i = 0; i < n; ++i) out[i] = values[begin + i];
-    } else if (width == 1) {
-      for (int64_t i = 0; i < n; ++i) out[i] = static_cast<int8_t>(raw[begin + i]);
-    } else {
-      for (int64_t i = 0; i < n; ++i) out[i] = (*this)[begin + i];
-    }
-  }
-};
-
-// The parameter bound to variable node `nid` (false: none).
-using ParamLookup = bool (*)(const void* ctx, uint32_t nid, ParamView* out);
 
 // Steps with less work than this (about one elementary operation each) run
 // on the calling thread alone; tests set 0 to run every step on all threads.
@@ -115,6 +98,6 @@ double set_min_parallel_work(double work);
 // Builds the plan for `graph` with the kernels of `table` (null: every node
 // through its scalar kernel).
 std::unique_ptr<Plan> make_plan(const Graph& graph, const kernels::Table* table,
-                                ParamLookup params, const void* params_ctx);
+                                const ParamStore& params);
 
 }  // namespace cvm

@@ -40,6 +40,7 @@ struct ConvGeometry {
 
 class Conv2D : public Operator {
  public:
+  bool writes_whole_output() const override { return true; }
   explicit Conv2D(const NodeAttrs& attrs) : name_(attrs.node_name) {
     AttrReader reader(attrs.op_name, attrs.dict);
     channels_ = reader.integer("channels");

@@ -11,6 +11,7 @@ namespace {
 
 class Dense : public Operator {
  public:
+  bool writes_whole_output() const override { return true; }
   explicit Dense(const NodeAttrs& attrs) : name_(attrs.node_name) {
     AttrReader reader(attrs.op_name, attrs.dict);
     units_ = reader.integer_in("units", std::nullopt, 1, std::nullopt);

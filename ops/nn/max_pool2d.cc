@@ -11,6 +11,7 @@ namespace {
 
 class MaxPool2D : public Operator {
  public:
+  bool writes_whole_output() const override { return true; }
   explicit MaxPool2D(const NodeAttrs& attrs) {
     AttrReader reader(attrs.op_name, attrs.dict);
     pool_size_ = reader.shape("pool_size");
@@ -75,8 +76,8 @@ class MaxPool2D : public Operator {
   KernelInfo kernel_info() const override {
     KernelInfo k;
     k.kind = KernelInfo::Kind::kMaxPool2d;
-    k.a = pool_size_[0];
-    k.b = pool_size_[1];
+    k.pool_size[0] = pool_size_[0];
+    k.pool_size[1] = pool_size_[1];
     k.strides[0] = strides_[0];
     k.strides[1] = strides_[1];
     k.padding[0] = padding_[0];

@@ -11,6 +11,7 @@ namespace {
 
 class UpSampling : public Operator {
  public:
+  bool writes_whole_output() const override { return true; }
   explicit UpSampling(const NodeAttrs& attrs) {
     AttrReader reader(attrs.op_name, attrs.dict);
     scale_ = reader.integer("scale");
@@ -39,7 +40,7 @@ class UpSampling : public Operator {
   KernelInfo kernel_info() const override {
     KernelInfo k;
     k.kind = KernelInfo::Kind::kUpsampling;
-    k.a = scale_;
+    k.scale = scale_;
     return k;
   }
 

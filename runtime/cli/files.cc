@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "graph/error.h"
+#include "base/error.h"
 #include "runtime/cli/cli.h"
 
 namespace cvm {

@@ -3,7 +3,7 @@
 #include <cstring>
 #include <memory>
 
-#include "graph/error.h"
+#include "base/error.h"
 
 #if CVM_HAVE_STB
 // The decoder's own code, compiled here: PNG and JPEG only, from memory.

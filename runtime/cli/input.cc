@@ -3,7 +3,7 @@
 #include <random>
 #include <sstream>
 
-#include "graph/error.h"
+#include "base/error.h"
 #include "runtime/cli/files.h"
 #include "runtime/cli/image.h"
 #include "runtime/cli/preprocess.h"

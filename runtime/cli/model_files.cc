@@ -7,7 +7,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
-#include "graph/error.h"
+#include "base/error.h"
 #include "runtime/cli/cli.h"
 #include "runtime/cli/files.h"
 

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "graph/error.h"
+#include "base/error.h"
 #include "runtime/cli/files.h"
 
 namespace cvm {

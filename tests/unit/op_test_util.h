@@ -7,7 +7,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "graph/error.h"
+#include "base/error.h"
 #include "ops/op.h"
 
 namespace cvm {

@@ -2,8 +2,8 @@
 
 #include "op_test_util.h"
 
-#include "graph/attrs.h"
-#include "graph/error.h"
+#include "base/attrs.h"
+#include "base/error.h"
 
 using namespace cvm;
 

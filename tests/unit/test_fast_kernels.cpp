@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "cvm/model.hpp"
-#include "graph/error.h"
-#include "kernels/fast.h"
+#include "base/error.h"
+#include "kernels/kernel_table.h"
 #include "runtime/plan.h"
 #include "tools/model_builder.h"
 

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "graph/error.h"
+#include "base/error.h"
 #include "graph/params.h"
 
 using namespace cvm;

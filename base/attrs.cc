@@ -1,21 +1,13 @@
-#include "graph/attrs.h"
+#include "base/attrs.h"
 
 #include <algorithm>
 #include <cctype>
 #include <sstream>
 
-#include "graph/error.h"
-#include "graph/shape.h"
+#include "base/error.h"
+#include "base/shape.h"
 
 namespace cvm {
-
-std::string shape_string(const Shape& shape) {
-  std::ostringstream os;
-  os << '[';
-  for (size_t i = 0; i < shape.size(); ++i) os << (i ? "," : "") << shape[i];
-  os << ']';
-  return os.str();
-}
 
 namespace {
 

@@ -1,13 +1,15 @@
-// The ISA-specific kernels behind the executor's fast steps, as plain
-// functions over raw pointers. Each table entry computes exactly what the
-// scalar operators compute (the tests compare them byte for byte).
+// The kernel table (Table, one per instruction set): the ISA-specific kernels
+// behind the executor's fast steps, as plain functions over raw pointers.
+// Each table entry computes exactly what the scalar operators compute (the
+// tests compare them byte for byte). Their code: kernels/simd_impl.h and
+// kernels/simd/ (vector), kernels/chain_scalar.cc (scalar chains).
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 
-#include "cvm/model.hpp"
+#include "cvm/isa.hpp"
 
 namespace cvm {
 namespace kernels {

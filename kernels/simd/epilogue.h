@@ -1,0 +1,115 @@
+// Masked tails, and the epilogue patterns a convolution or dense runs on its
+// accumulators (Pattern, Table::chain, Table::epilogue).
+
+// A part of kernels/simd_impl.h, included there inside the ISA's namespace.
+#if defined(__AVX512F__)
+inline VecI load_n(const int32_t* p, int64_t n) {
+  return VecI(_mm512_maskz_loadu_epi32(static_cast<__mmask16>((1u << n) - 1), p));
+}
+inline void store_n(int32_t* p, VecI v, int64_t n) {
+  _mm512_mask_storeu_epi32(p, static_cast<__mmask16>((1u << n) - 1), v);
+}
+#else
+inline __m256i tail_mask(int64_t n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
+                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+inline VecI load_n(const int32_t* p, int64_t n) {
+  return VecI(_mm256_maskload_epi32(p, tail_mask(n)));
+}
+inline void store_n(int32_t* p, VecI v, int64_t n) { _mm256_maskstore_epi32(p, tail_mask(n), v); }
+#endif
+
+// dst[j] = f(src[j] vector, j, count) over len values, the last vector
+// masked.
+template <typename F>
+inline void apply(const int32_t* src, int64_t len, int32_t* dst, const F& f) {
+  int64_t j = 0;
+  for (; j + kLanes <= len; j += kLanes) {
+    f(VecI::load_unaligned(src + j), j, kLanes).store_unaligned(dst + j);
+  }
+  if (j < len) store_n(dst + j, f(load_n(src + j, len - j), j, len - j), len - j);
+}
+
+inline VecI clampv(VecI x, VecI lo, VecI hi) { return xsimd::min(xsimd::max(x, lo), hi); }
+
+// The exact rounding shift of the patterns (see Pattern).
+inline VecI rs_exact(VecI x, int s) {
+  const VecI t = x >> (s - 1);
+  return (t >> 1) + (t & VecI(1));
+}
+
+// The epilogue pattern's parameters, copied out of the chain into locals
+// before a loop (stores through int8 pointers would otherwise make the
+// compiler reload them from the chain after every store). The rounding
+// shifts add half and shift where that cannot overflow (Chain::round1,
+// round2: two operations instead of four), else round exactly.
+struct PatternArgs {
+  explicit PatternArgs(const Chain& ch)
+      : s1(ch.s1), s2(ch.s2), lo1(ch.lo1), hi1(ch.hi1), lo2(ch.lo2), hi2(ch.hi2),
+        half1(ch.round1 ? 1 << (ch.s1 - 1) : 0), half2(ch.round2 ? 1 << (ch.s2 - 1) : 0),
+        round1(ch.round1), round2(ch.round2) {}
+  int s1, s2;
+  VecI lo1, hi1, lo2, hi2, half1, half2;
+  bool round1, round2;
+};
+
+// The epilogue patterns on one vector, y the residual operand.
+template <Pattern P>
+inline VecI pattern_value(const PatternArgs& pa, VecI x, VecI y) {
+  if (P == Pattern::kStore) return x;
+  if (P == Pattern::kClamp) return clampv(x, pa.lo1, pa.hi1);
+  VecI v = clampv(pa.round1 ? (x + pa.half1) >> pa.s1 : rs_exact(x, pa.s1), pa.lo1, pa.hi1);
+  if (P == Pattern::kShiftClamp) return v;
+  v = v + y;
+  return clampv(pa.round2 ? (v + pa.half2) >> pa.s2 : rs_exact(v, pa.s2), pa.lo2, pa.hi2);
+}
+
+void run_chain(const Chain& ch, const int32_t* src, int64_t len, int64_t flat, int64_t n,
+               int64_t c, int32_t add) {
+  const VecI a(add);
+  // A generic chain may have no final write (every write skipped): no offset
+  // on a null pointer then.
+  int32_t* dst = ch.pattern == Pattern::kGeneric ? nullptr : ch.final_write + flat;
+  switch (ch.pattern) {
+    case Pattern::kStore:
+      apply(src, len, dst, [&](VecI x, int64_t, int64_t) { return x + a; });
+      return;
+    case Pattern::kClamp: {
+      const VecI lo(ch.lo1), hi(ch.hi1);
+      apply(src, len, dst, [&](VecI x, int64_t, int64_t) { return clampv(x + a, lo, hi); });
+      return;
+    }
+    case Pattern::kShiftClamp: {
+      const VecI lo(ch.lo1), hi(ch.hi1);
+      apply(src, len, dst, [&](VecI x, int64_t, int64_t) {
+        return clampv(rs_exact(x + a, ch.s1), lo, hi);
+      });
+      return;
+    }
+    case Pattern::kResidual: {
+      const VecI lo1(ch.lo1), hi1(ch.hi1), lo2(ch.lo2), hi2(ch.hi2);
+      const int32_t* op = ch.operand + flat;
+      apply(src, len, dst, [&](VecI x, int64_t j, int64_t cnt) {
+        const VecI y = cnt == kLanes ? VecI::load_unaligned(op + j) : load_n(op + j, cnt);
+        const VecI v = clampv(rs_exact(x + a, ch.s1), lo1, hi1) + y;
+        return clampv(rs_exact(v, ch.s2), lo2, hi2);
+      });
+      return;
+    }
+    case Pattern::kGeneric:
+      break;
+  }
+  chain_vector(ch, src, len, flat, n, c, add);
+}
+
+void epilogue(const Chain& ch, const int32_t* tile, int64_t ldc, int rows, const Segment* segs,
+              int nsegs, int64_t flat0, int64_t plane, int64_t n, int64_t c0, const int32_t* add) {
+  for (int m = 0; m < rows; ++m) {
+    for (int s = 0; s < nsegs; ++s) {
+      run_chain(ch, tile + m * ldc + segs[s].offset, segs[s].len, flat0 + m * plane + segs[s].out,
+                n, c0 + m, add[m]);
+    }
+  }
+}
+

@@ -1,0 +1,56 @@
+#include "runtime/param_store.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace cvm {
+
+void ParamStore::add(Param p) {
+  last_[p.nid] = params_.size();
+  params_.push_back(std::move(p));
+}
+
+bool ParamStore::find(uint32_t nid, ParamView* out) const {
+  auto it = last_.find(nid);
+  if (it == last_.end()) return false;
+  const Param& found = params_[it->second];
+  out->values = found.values.empty() ? nullptr : found.values.data();
+  out->raw = found.raw;
+  out->width = found.width;
+  out->count = found.count;
+  return true;
+}
+
+void ParamStore::keep_used(const Graph& graph, const std::vector<bool>& unused_pool) {
+  params_.erase(std::remove_if(params_.begin(), params_.end(),
+                               [&](const Param& p) {
+                                 return unused_pool[static_cast<size_t>(
+                                     graph.pool[graph.entry_id(p.nid, 0)])];
+                               }),
+                params_.end());
+  for (Param& p : params_) {
+    if (p.values.empty() && p.count > 0) {
+      ParamView v{nullptr, p.raw, p.width, p.count};
+      p.values.resize(static_cast<size_t>(p.count));
+      v.read(0, p.count, p.values.data());
+    }
+    p.raw = nullptr;
+  }
+  index();
+}
+
+void ParamStore::write_into(const Graph& graph, const std::vector<Tensor>& entries) {
+  for (const Param& p : params_) {
+    std::copy(p.values.begin(), p.values.end(), entries[graph.entry_id(p.nid, 0)].data);
+  }
+  params_.clear();
+  params_.shrink_to_fit();
+  last_.clear();
+}
+
+void ParamStore::index() {
+  last_.clear();
+  for (size_t i = 0; i < params_.size(); ++i) last_[params_[i].nid] = i;
+}
+
+}  // namespace cvm

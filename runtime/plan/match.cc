@@ -1,0 +1,491 @@
+// Pass 1 of the planner: matches the graph's nodes, in order, to steps.
+// A convolution, dense, max_pool2d, concatenate, upsampling, reduction or
+// element-wise node whose shapes the fast kernels take becomes a fast step,
+// together with the element-wise nodes that follow it (a fused group, its
+// chain); any other node a plain step. Each step's storage accesses are
+// recorded for the timeline (runtime/plan/timeline.h).
+#include "runtime/plan/match.h"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/int_math.h"
+#include "runtime/plan/steps.h"
+
+namespace cvm {
+namespace planning {
+namespace {
+
+class Matcher {
+ public:
+  Matcher(const Graph& g, const kernels::Table* t, const ParamStore& params)
+      : graph_(g), t_(t), params_(params) {
+    // Which storage ids nodes write, and how many entries use each.
+    for (uint32_t nid = 0; nid < g.nodes.size(); ++nid) {
+      const GraphNode& node = g.nodes[nid];
+      for (uint32_t i = 0; i < node.num_outputs; ++i) {
+        const int sid = static_cast<int>(g.pool[g.entry_id(nid, i)]);
+        users_[sid]++;
+        if (!node.is_variable() || node.is_data()) written_[sid] = true;
+      }
+    }
+    for (uint32_t nid = 0; nid < g.nodes.size(); ++nid) {
+      if (!g.nodes[nid].is_variable()) order_.push_back(nid);
+    }
+  }
+
+
+  // Matches the nodes in order: each step takes the nodes its pattern
+  // covers, or one node as a plain step.
+  MatchResult run() {
+    MatchResult result;
+    for (size_t i = 0; i < order_.size();) {
+      std::vector<Access> acc;
+      size_t used = 0;
+      std::unique_ptr<Step> step;
+      if (t_) step = try_fast(i, &used, &acc);
+      if (!step) {
+        acc.clear();
+        const uint32_t nid = order_[i];
+        step = make_plain_step(graph_.nodes[nid], nid);
+        plain_accesses(nid, &acc);
+        used = 1;
+      }
+      for (Access& a : acc) a.step = result.steps.size();
+      result.steps.push_back(std::move(step));
+      result.accesses.push_back(std::move(acc));
+      i += used;
+    }
+    result.packed = std::move(packed_);
+    return result;
+  }
+
+ private:
+  int64_t eid(const EntryRef& e) const { return graph_.entry_id(e); }
+  int sid(int64_t e) const { return static_cast<int>(graph_.pool[static_cast<size_t>(e)]); }
+  const Shape& shape(int64_t e) const { return graph_.shapes[static_cast<size_t>(e)]; }
+
+  void plain_accesses(uint32_t nid, std::vector<Access>* acc) const {
+    const GraphNode& node = graph_.nodes[nid];
+    for (const EntryRef& e : node.inputs) acc->push_back({eid(e), Access::kRead, -1});
+    const Access::Type w = node.op->writes_whole_output() ? Access::kWriteWhole : Access::kWrite;
+    for (uint32_t i = 0; i < node.num_outputs; ++i) {
+      acc->push_back({graph_.entry_id(nid, i), w, -1});
+    }
+  }
+
+  // A parameter whose pool holds nothing else and that nothing writes: its
+  // values are fixed from load on.
+  bool constant_param(const EntryRef& e, ParamView* v) const {
+    const GraphNode& node = graph_.nodes[e.node_id];
+    if (!node.is_variable() || node.is_data() || e.index != 0) return false;
+    const int s = sid(eid(e));
+    if (written_.count(s) || users_.at(s) != 1) return false;
+    return params_.find(e.node_id, v) && v->count == shape_size(shape(eid(e)));
+  }
+
+  // Extends a group from its source: the element-wise nodes that follow.
+  // `readonly` holds storages that the group must not write (read at many
+  // indices); `link` is the entry carrying the running value.
+  void extend_chain(size_t next, int64_t link, bool planes_allowed, std::set<int>* readonly,
+                    std::set<int>* written, ChainPlan* chain, std::vector<uint32_t>* nodes,
+                    std::vector<Access>* acc, size_t* used) {
+    const Shape link_shape = shape(link);
+    for (size_t j = next; j < order_.size(); ++j) {
+      if (chain->stages.size() >= static_cast<size_t>(kernels::kMaxStages)) break;
+      const uint32_t nid = order_[j];
+      StagePlan st;
+      int64_t operand = kNoEntry;
+      if (!stage_for(nid, link, link_shape, planes_allowed, &st, &operand)) break;
+      const int64_t out = graph_.entry_id(nid, 0);
+      if (readonly->count(sid(out))) break;
+      if (st.proto.mode == OperandMode::kPlane &&
+          st.proto.op == StageOp::kBinary) {
+        if (written->count(sid(operand)) || sid(operand) == sid(out)) break;
+        readonly->insert(sid(operand));
+      }
+      written->insert(sid(out));
+      if (operand != kNoEntry) {
+        acc->push_back({operand, Access::kRead, -1, static_cast<int>(chain->stages.size())});
+      }
+      st.operand_eid = operand;
+      st.write_eid = out;
+      acc->push_back({out, Access::kWriteWhole, 0, static_cast<int>(chain->stages.size())});
+      chain->stages.push_back(st);
+      chain->final_eid = out;
+      nodes->push_back(nid);
+      ++*used;
+      link = out;
+    }
+  }
+
+  // The stage node `nid` is when it continues a chain whose value is entry
+  // `link`.
+  bool stage_for(uint32_t nid, int64_t link, const Shape& link_shape, bool planes_allowed,
+                 StagePlan* st, int64_t* operand) const {
+    const GraphNode& node = graph_.nodes[nid];
+    if (node.num_outputs != 1) return false;
+    const int64_t out = graph_.entry_id(nid, 0);
+    if (shape(out) != link_shape) return false;
+    const KernelInfo k = node.op->kernel_info();
+    kernels::Stage& s = st->proto;
+    switch (k.kind) {
+      case KernelInfo::Kind::kClamp:
+        if (node.inputs.size() != 1 || eid(node.inputs[0]) != link) return false;
+        s.op = StageOp::kClamp;
+        s.lo = static_cast<int32_t>(k.clamp_lo);
+        s.hi = static_cast<int32_t>(k.clamp_hi);
+        return true;
+      case KernelInfo::Kind::kRightShift: {
+        if (node.inputs.size() != 1 || eid(node.inputs[0]) != link) return false;
+        const int shift = k.shift_bit;
+        const RightShiftRule rule = right_shift_rule(k.precision, shift);
+        s.shift = shift;
+        s.hi = rule.hi;
+        switch (rule.kind) {
+          case RightShiftRule::Kind::kZero: s.op = StageOp::kZero; break;
+          case RightShiftRule::Kind::kSignOnly: s.op = StageOp::kShift31; break;
+          case RightShiftRule::Kind::kRound: s.op = StageOp::kShiftRound; break;
+          case RightShiftRule::Kind::kSaturate:
+            s.op = StageOp::kShiftSat;
+            s.x_lo = rule.x_lo;
+            s.x_hi = rule.x_hi;
+            break;
+        }
+        return true;
+      }
+      case KernelInfo::Kind::kBinary: {
+        if (node.inputs.size() != 2) return false;
+        const int64_t a = eid(node.inputs[0]), b = eid(node.inputs[1]);
+        if ((a == link) == (b == link)) return false;  // neither, or both
+        const bool link_first = a == link;
+        *operand = link_first ? b : a;
+        s.op = StageOp::kBinary;
+        switch (k.binary) {
+          case KernelInfo::Binary::kAdd: s.bin = BinOp::kAdd; break;
+          case KernelInfo::Binary::kSub: s.bin = link_first ? BinOp::kSub : BinOp::kRSub; break;
+          case KernelInfo::Binary::kMul: s.bin = BinOp::kMul; break;
+          case KernelInfo::Binary::kMax: s.bin = BinOp::kMax; break;
+        }
+        const Shape& os = shape(*operand);
+        if (os == link_shape) {
+          s.mode = OperandMode::kSame;
+          return true;
+        }
+        if (!k.broadcast || !planes_allowed || link_shape.size() != 4 || os.size() > 4)
+          return false;
+        Shape s4(4 - os.size(), 1);
+        s4.insert(s4.end(), os.begin(), os.end());
+        if (s4[2] != 1 || s4[3] != 1) return false;
+        if (s4[1] != 1 && s4[1] != link_shape[1]) return false;
+        if (s4[0] != 1 && s4[0] != link_shape[0]) return false;
+        s.mode = OperandMode::kPlane;
+        s.stride_n = s4[0] == 1 ? 0 : s4[1];
+        s.stride_c = s4[1] == 1 ? 0 : 1;
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  std::unique_ptr<Step> try_fast(size_t i, size_t* used, std::vector<Access>* acc) {
+    const uint32_t nid = order_[i];
+    const GraphNode& node = graph_.nodes[nid];
+    const KernelInfo k = node.op->kernel_info();
+    if (node.num_outputs != 1) return nullptr;
+    const int64_t out = graph_.entry_id(nid, 0);
+    switch (k.kind) {
+      case KernelInfo::Kind::kConv2d: return try_conv(i, k, out, used, acc);
+      case KernelInfo::Kind::kDense: return try_dense(i, k, out, used, acc);
+      case KernelInfo::Kind::kMaxPool2d: return try_max_pool(nid, k, out, used, acc);
+      case KernelInfo::Kind::kReduce: return try_reduce(nid, k, out, used, acc);
+      case KernelInfo::Kind::kConcat: return try_concat(nid, k, out, used, acc);
+      case KernelInfo::Kind::kUpsampling: return try_upsampling(nid, k, out, used, acc);
+      case KernelInfo::Kind::kClamp:
+      case KernelInfo::Kind::kRightShift:
+      case KernelInfo::Kind::kBinary: return try_chain(i, out, used, acc);
+      default: return nullptr;
+    }
+  }
+
+  std::unique_ptr<Step> try_conv(size_t i, const KernelInfo& k, int64_t out, size_t* used,
+                                 std::vector<Access>* acc) {
+    const uint32_t nid = order_[i];
+    const GraphNode& node = graph_.nodes[nid];
+    const Shape& xs = shape(eid(node.inputs[0]));
+    const Shape& ws = shape(eid(node.inputs[1]));
+    const Shape& ys = shape(out);
+    if (xs.size() != 4 || ws.size() != 4 || ys.size() != 4) return nullptr;
+    ConvShape g;
+    g.n = xs[0]; g.c = xs[1]; g.h = xs[2]; g.w = xs[3];
+    g.o = ws[0]; g.fh = ws[2]; g.fw = ws[3];
+    g.sh = k.strides[0]; g.sw = k.strides[1];
+    g.ph = k.padding[0]; g.pw = k.padding[1];
+    g.dh = k.dilation[0]; g.dw = k.dilation[1];
+    g.oh = (g.h + 2 * g.ph - ((g.fh - 1) * g.dh + 1)) / g.sh + 1;
+    g.ow = (g.w + 2 * g.pw - ((g.fw - 1) * g.dw + 1)) / g.sw + 1;
+    if (ys != Shape{g.n, g.o, g.oh, g.ow}) return nullptr;
+    // Keep the scratch memory of the fast kernels (packed data per thread,
+    // tiles) modest; larger convolutions run plain.
+    const int64_t padded = (g.h + 2 * g.ph) * (g.w + 2 * g.pw);
+    if (padded > (int64_t(1) << 22) || g.c * padded > (int64_t(1) << 26) ||
+        g.n * g.c * padded > (int64_t(1) << 27) || g.o > (int64_t(1) << 16) ||
+        g.c * g.fh * g.fw > (int64_t(1) << 20)) {
+      return nullptr;
+    }
+
+    const bool depthwise = k.groups > 1 && k.groups == g.c && g.o == g.c && ws[1] == 1;
+    if (k.groups != 1 && !depthwise) return nullptr;
+    if (k.groups == 1 && ws[1] != g.c) return nullptr;
+
+    std::set<int> readonly, written;
+    for (const EntryRef& e : node.inputs) {
+      readonly.insert(sid(eid(e)));
+      acc->push_back({eid(e), Access::kRead, -1});
+    }
+    acc->front().data = true;
+    if (readonly.count(sid(out))) return nullptr;
+    written.insert(sid(out));
+    ParamView weight;
+    if (!depthwise && !constant_param(node.inputs[1], &weight)) return nullptr;
+    const int64_t bias = k.use_bias ? eid(node.inputs[2]) : kNoEntry;
+    if (bias != kNoEntry && shape_size(shape(bias)) < g.o) return nullptr;
+
+    ChainPlan chain;
+    chain.source_write_eid = out;
+    chain.final_eid = out;
+    acc->push_back({out, Access::kWriteWhole, 0});
+    std::vector<uint32_t> nodes{nid};
+    *used = 1;
+    // The matrix-product kernel copies the bias before it writes anything,
+    // packs the data first when the group writes where it is (see
+    // ConvGemmStep), and nothing writes a pre-packed weight: the nodes after
+    // the convolution may write where its inputs were.
+    if (!depthwise) readonly.clear();
+    // Depthwise planes of the output the size of the input's: output plane
+    // i covers exactly input plane i, which the kernel copies before writing
+    // plane i (the phase path), so the group may write where the data is.
+    const int64_t xsid = sid(eid(node.inputs[0]));
+    bool x_writable = false;
+    if (depthwise && g.oh * g.ow == g.h * g.w && xsid != sid(eid(node.inputs[1])) &&
+        !(k.use_bias && xsid == sid(eid(node.inputs[2])))) {
+      readonly.erase(static_cast<int>(xsid));
+      x_writable = true;
+    }
+    extend_chain(i + 1, out, true, &readonly, &written, &chain, &nodes, acc, used);
+    const int64_t x = eid(node.inputs[0]);
+    if (!depthwise) packed_[eid(node.inputs[1])].insert(nid);
+    if (depthwise) {
+      ParamView dw_weight;
+      const bool constant = constant_param(node.inputs[1], &dw_weight) &&
+                            dw_weight.count >= g.c * g.fh * g.fw;
+      return make_conv2d_depthwise_step(nodes, t_, g, x, eid(node.inputs[1]), bias,
+                                        std::move(chain), x_writable && written.count(xsid),
+                                        constant ? &dw_weight : nullptr);
+    }
+    const bool pack_first = written.count(sid(x)) > 0;
+    return make_conv2d_gemm_step(nodes, t_, g, x, bias, weight, std::move(chain), pack_first);
+  }
+
+  std::unique_ptr<Step> try_dense(size_t i, const KernelInfo& k, int64_t out, size_t* used,
+                                  std::vector<Access>* acc) {
+    const uint32_t nid = order_[i];
+    const GraphNode& node = graph_.nodes[nid];
+    const Shape& xs = shape(eid(node.inputs[0]));
+    const Shape& ws = shape(eid(node.inputs[1]));
+    const Shape& ys = shape(out);
+    if (xs.size() != 2 || ws.size() != 2 || ys != Shape{xs[0], ws[0]} || ws[1] != xs[1]) {
+      return nullptr;
+    }
+    ParamView weight;
+    if (!constant_param(node.inputs[1], &weight) || !dense_weights_fit(weight)) return nullptr;
+    std::set<int> readonly, written;
+    for (const EntryRef& e : node.inputs) {
+      readonly.insert(sid(eid(e)));
+      acc->push_back({eid(e), Access::kRead, -1});
+    }
+    if (readonly.count(sid(out))) return nullptr;
+    const int64_t bias = k.use_bias ? eid(node.inputs[2]) : kNoEntry;
+    if (bias != kNoEntry && shape_size(shape(bias)) < ws[0]) return nullptr;
+    written.insert(sid(out));
+    ChainPlan chain;
+    chain.source_write_eid = out;
+    chain.final_eid = out;
+    acc->push_back({out, Access::kWriteWhole, 0});
+    std::vector<uint32_t> nodes{nid};
+    *used = 1;
+    extend_chain(i + 1, out, false, &readonly, &written, &chain, &nodes, acc, used);
+    packed_[eid(node.inputs[1])].insert(nid);
+    return make_dense_step(nodes, t_, xs[0], xs[1], ws[0], eid(node.inputs[0]), bias, weight,
+                           std::move(chain));
+  }
+
+  std::unique_ptr<Step> try_max_pool(uint32_t nid, const KernelInfo& k, int64_t out,
+                                     size_t* used, std::vector<Access>* acc) {
+    const GraphNode& node = graph_.nodes[nid];
+    const int64_t x = eid(node.inputs[0]);
+    const Shape& xs = shape(x);
+    const Shape& ys = shape(out);
+    if (xs.size() != 4 || ys.size() != 4 || sid(x) == sid(out)) return nullptr;
+    ConvShape g;
+    g.n = xs[0]; g.c = xs[1]; g.h = xs[2]; g.w = xs[3];
+    g.fh = k.pool_size[0]; g.fw = k.pool_size[1];
+    g.sh = k.strides[0]; g.sw = k.strides[1];
+    g.ph = k.padding[0]; g.pw = k.padding[1];
+    g.oh = ys[2]; g.ow = ys[3];
+    if (ys[0] != g.n || ys[1] != g.c) return nullptr;
+    if (g.w + g.fw > (int64_t(1) << 24) || g.sw > 64) return nullptr;
+    // Every window must see part of the plane (the kernel reads its rows).
+    if (g.ph >= g.fh || g.pw >= g.fw || (g.oh - 1) * g.sh - g.ph >= g.h ||
+        (g.ow - 1) * g.sw - g.pw >= g.w || g.ph < 0 || g.pw < 0) {
+      return nullptr;
+    }
+    acc->push_back({x, Access::kRead, -1});
+    acc->back().data = true;
+    acc->push_back({out, Access::kWriteWhole, -1});
+    *used = 1;
+    return make_max_pool2d_step(nid, t_, g, x, out);
+  }
+
+  // concatenate whose output shares storage with none of its inputs.
+  std::unique_ptr<Step> try_concat(uint32_t nid, const KernelInfo& k, int64_t out, size_t* used,
+                                   std::vector<Access>* acc) {
+    const GraphNode& node = graph_.nodes[nid];
+    const Shape& os = shape(out);
+    const int64_t ndim = static_cast<int64_t>(os.size());
+    const int64_t axis = k.axis >= 0 ? k.axis : ndim + k.axis;
+    if (node.inputs.empty() || axis < 0 || axis >= ndim) return nullptr;
+    int64_t outer = 1, inner = 1;
+    for (int64_t i = 0; i < axis; ++i) outer *= os[static_cast<size_t>(i)];
+    for (int64_t i = axis + 1; i < ndim; ++i) inner *= os[static_cast<size_t>(i)];
+    const int64_t out_row = os[static_cast<size_t>(axis)] * inner;
+    std::vector<int64_t> inputs;
+    std::vector<ConcatPiece> pieces;
+    constexpr int64_t kPiece = 1 << 14;  // values per copy at most
+    int64_t offset = 0;
+    for (const EntryRef& e : node.inputs) {
+      const int64_t x = eid(e);
+      const Shape& xs = shape(x);
+      if (sid(x) == sid(out) || static_cast<int64_t>(xs.size()) != ndim) return nullptr;
+      const int64_t row = xs[static_cast<size_t>(axis)] * inner;
+      if (row * outer != shape_size(xs)) return nullptr;
+      for (int64_t o = 0; o < outer; ++o) {
+        for (int64_t b = 0; b < row; b += kPiece) {
+          pieces.push_back({inputs.size(), o * row + b, o * out_row + offset + b,
+                            std::min(kPiece, row - b)});
+        }
+      }
+      offset += row;
+      inputs.push_back(x);
+    }
+    if (offset != out_row) return nullptr;
+    for (int64_t x : inputs) {
+      acc->push_back({x, Access::kRead, -1});
+      acc->back().data = true;
+    }
+    acc->push_back({out, Access::kWriteWhole, -1});
+    *used = 1;
+    return make_concatenate_step(nid, std::move(inputs), out, std::move(pieces), shape_size(os));
+  }
+
+  // upsampling whose output shares storage with no input.
+  std::unique_ptr<Step> try_upsampling(uint32_t nid, const KernelInfo& k, int64_t out,
+                                       size_t* used, std::vector<Access>* acc) {
+    const GraphNode& node = graph_.nodes[nid];
+    const int64_t x = eid(node.inputs[0]);
+    const Shape& xs = shape(x);
+    const Shape& ys = shape(out);
+    const int64_t s = k.scale;
+    if (xs.size() != 4 || sid(x) == sid(out) || s < 1 ||
+        ys != Shape{xs[0], xs[1], xs[2] * s, xs[3] * s}) {
+      return nullptr;
+    }
+    acc->push_back({x, Access::kRead, -1});
+    acc->push_back({out, Access::kWriteWhole, -1});
+    *used = 1;
+    return make_upsampling_step(nid, x, out, xs[0] * xs[1], xs[2], xs[3], s);
+  }
+
+  // A reduction whose axes (resolved as the kernel does) are the last t >= 1.
+  std::unique_ptr<Step> try_reduce(uint32_t nid, const KernelInfo& k, int64_t out, size_t* used,
+                                   std::vector<Access>* acc) {
+    const GraphNode& node = graph_.nodes[nid];
+    const int64_t x = eid(node.inputs[0]);
+    const Shape& xs = shape(x);
+    const int64_t ndim = static_cast<int64_t>(xs.size());
+    if (k.axes.empty() || sid(x) == sid(out)) return nullptr;
+    std::vector<bool> flag(static_cast<size_t>(ndim), false);
+    for (int64_t a : k.axes) {
+      const int64_t d = a < 0 ? a + ndim : a;
+      if (d < 0 || d >= ndim) return nullptr;
+      flag[static_cast<size_t>(d)] = true;
+    }
+    if (k.exclude_axes) flag.flip();
+    int64_t first = ndim;
+    while (first > 0 && flag[static_cast<size_t>(first - 1)]) --first;
+    for (int64_t d = 0; d < first; ++d) {
+      if (flag[static_cast<size_t>(d)]) return nullptr;
+    }
+    if (first == ndim) return nullptr;  // nothing reduced
+    int64_t inner = 1;
+    for (int64_t d = first; d < ndim; ++d) inner *= xs[static_cast<size_t>(d)];
+    const int64_t rows = shape_size(xs) / inner;
+    if (shape_size(shape(out)) != rows) return nullptr;
+    acc->push_back({x, Access::kRead, -1});
+    acc->push_back({out, Access::kWriteWhole, -1});
+    *used = 1;
+    return make_reduce_step(nid, t_, x, out, rows, inner, k.reduce_max);
+  }
+
+  std::unique_ptr<Step> try_chain(size_t i, int64_t out, size_t* used, std::vector<Access>* acc) {
+    const uint32_t nid = order_[i];
+    const GraphNode& node = graph_.nodes[nid];
+    const Shape& os = shape(out);
+    // The source: the input with the output's shape (the first one that has
+    // it); the node is then the chain's first stage.
+    int64_t source = kNoEntry;
+    for (const EntryRef& e : node.inputs) {
+      if (shape(eid(e)) == os) {
+        source = eid(e);
+        break;
+      }
+    }
+    if (source == kNoEntry) return nullptr;
+    std::set<int> readonly, written;
+    ChainPlan chain;
+    std::vector<uint32_t> nodes;
+    acc->push_back({source, Access::kRead, -1});
+    *used = 0;
+    extend_chain(i, source, os.size() == 4, &readonly, &written, &chain, &nodes, acc, used);
+    if (*used == 0) {
+      acc->clear();
+      return nullptr;
+    }
+    return make_chain_step(nodes, t_, source, std::move(chain), os);
+  }
+
+
+  const Graph& graph_;
+  const kernels::Table* t_;
+  const ParamStore& params_;
+  std::map<int, int> users_;
+  std::map<int, bool> written_;
+  std::vector<uint32_t> order_;
+  std::map<int64_t, std::set<uint32_t>> packed_;  // weight entry -> nodes using it packed
+};
+
+}  // namespace
+
+MatchResult match_steps(const Graph& graph, const kernels::Table* table,
+                        const ParamStore& params) {
+  return Matcher(graph, table, params).run();
+}
+
+}  // namespace planning
+}  // namespace cvm

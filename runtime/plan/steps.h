@@ -1,0 +1,68 @@
+// The step kinds of a plan, each behind a factory (runtime/plan/steps/, one
+// file per kind). The planner's match pass decides which to build.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "graph/graph.h"
+#include "kernels/kernel_table.h"
+#include "runtime/plan.h"
+#include "runtime/plan/conv_geometry.h"
+#include "runtime/plan/step_support.h"
+
+namespace cvm {
+namespace planning {
+
+// steps/plain.cc
+std::unique_ptr<Step> make_plain_step(const GraphNode& node, uint32_t nid);
+
+// steps/chain.cc
+std::unique_ptr<Step> make_chain_step(std::vector<uint32_t> nodes, const kernels::Table* t,
+                                      int64_t source_eid, ChainPlan chain, const Shape& shape);
+
+// steps/conv2d_gemm.cc
+std::unique_ptr<Step> make_conv2d_gemm_step(std::vector<uint32_t> nodes, const kernels::Table* t,
+                                            const ConvShape& g, int64_t x_eid, int64_t bias_eid,
+                                            const ParamView& weight, ChainPlan chain,
+                                            bool pack_first);
+
+// steps/conv2d_depthwise.cc
+std::unique_ptr<Step> make_conv2d_depthwise_step(std::vector<uint32_t> nodes,
+                                                 const kernels::Table* t, const ConvShape& g,
+                                                 int64_t x_eid, int64_t w_eid, int64_t bias_eid,
+                                                 ChainPlan chain, bool copy_first,
+                                                 const ParamView* weight);
+
+// steps/dense.cc
+std::unique_ptr<Step> make_dense_step(std::vector<uint32_t> nodes, const kernels::Table* t,
+                                      int64_t rows, int64_t depth, int64_t units, int64_t x_eid,
+                                      int64_t bias_eid, const ParamView& weight, ChainPlan chain);
+// Whether dense can use the packed int8 weights (every weight fits int8).
+bool dense_weights_fit(const ParamView& weight);
+
+// steps/max_pool2d.cc
+std::unique_ptr<Step> make_max_pool2d_step(uint32_t nid, const kernels::Table* t,
+                                           const ConvShape& g, int64_t x_eid, int64_t y_eid);
+
+// One copy of a concatenate step: `len` values of input `input` from its
+// flat index `from` to the output's flat index `to`.
+struct ConcatPiece {
+  size_t input;
+  int64_t from, to, len;
+};
+// steps/concatenate.cc
+std::unique_ptr<Step> make_concatenate_step(uint32_t nid, std::vector<int64_t> inputs, int64_t out,
+                                            std::vector<ConcatPiece> pieces, int64_t size);
+
+// steps/upsampling.cc
+std::unique_ptr<Step> make_upsampling_step(uint32_t nid, int64_t x, int64_t y, int64_t planes,
+                                           int64_t h, int64_t w, int64_t scale);
+
+// steps/reduce.cc
+std::unique_ptr<Step> make_reduce_step(uint32_t nid, const kernels::Table* t, int64_t x_eid,
+                                       int64_t y_eid, int64_t rows, int64_t inner, bool max);
+
+}  // namespace planning
+}  // namespace cvm
