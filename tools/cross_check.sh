@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Identical bytes on other machines: cross-builds the test binary for 64-bit
-# Arm (aarch64, little-endian) and IBM Z (s390x, big-endian) with Debian's
-# cross compilers and runs it under qemu-user: the unit tests and every
+# Arm (aarch64, little-endian), IBM Z (s390x, big-endian) and 32-bit x86
+# (i686: a size_t of 32 bits, scalar kernels only) with Debian's cross
+# compilers and runs it under qemu-user: the unit tests and every
 # conformance case (operators, hostile, postprocess, whole models), each
 # compared byte for byte with the reference's recorded output.
 #
-#   tools/cross_check.sh [options] [aarch64|s390x|all]     (default: all)
+#   tools/cross_check.sh [options] [aarch64|s390x|i686|all]   (default: all)
 #     --ci        unit tests and conformance only (no CLI tests)
 #     --no-models skip the whole-model conformance cases
 #     --jobs N    build parallelism (default: $JOBS, else nproc)
@@ -23,20 +24,22 @@ models=1
 jobs="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
 while [ $# -gt 0 ]; do
   case "$1" in
-    aarch64|s390x) targets+=("$1") ;;
-    all) targets+=(aarch64 s390x) ;;
+    aarch64|s390x|i686) targets+=("$1") ;;
+    all) targets+=(aarch64 s390x i686) ;;
     --ci) ci=1 ;;
     --no-models) models=0 ;;
     --jobs) jobs="$2"; shift ;;
     --jobs=*) jobs="${1#--jobs=}" ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "cross_check.sh: unknown argument '$1'" >&2; exit 64 ;;
   esac
   shift
 done
-[ ${#targets[@]} -gt 0 ] || targets=(aarch64 s390x)
+[ ${#targets[@]} -gt 0 ] || targets=(aarch64 s390x i686)
 
 triple_of() { echo "$1-linux-gnu"; }
+# qemu-user names the 32-bit x86 emulator after i386.
+qemu_of() { case "$1" in i686) echo qemu-i386 ;; *) echo "qemu-$1" ;; esac; }
 
 # Packages: host build tools, the header-only dependencies, and per target
 # the cross compiler (its libstdc++ and libc come with it) and qemu-user.
@@ -78,10 +81,11 @@ for t in "${targets[@]}"; do
     continue
   }
   built=$(date +%s)
-  echo "== $t: run under qemu-$t ${filter:+(filter $filter)}"
+  qemu=$(qemu_of "$t")
+  echo "== $t: run under $qemu ${filter:+(filter $filter)}"
   log="$dir/test.log"
   rc=0
-  QEMU_LD_PREFIX="/usr/$triple" "qemu-$t" -L "/usr/$triple" "$dir/tests/cvm_tests" \
+  QEMU_LD_PREFIX="/usr/$triple" "$qemu" -L "/usr/$triple" "$dir/tests/cvm_tests" \
     ${filter:+"$filter"} -d yes >"$log" 2>&1 || rc=$?
   done_at=$(date +%s)
   grep -E "cases pass|^test cases:|^assertions:|^All tests passed|FAILED|^[0-9.]+ s: conformance" "$log" | sed "s/^/   /" || true
