@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { Model, CvmError } from '../index.js';
-import { dataDir, sourceDir } from './cases.js';
+import { dataDir, sourceDir } from '../test-support/cases.js';
 
 const lenetDir = path.join(sourceDir, 'examples', 'models', 'lenet_28');
 const lenet = (name) => readFileSync(path.join(lenetDir, name));
