@@ -5,7 +5,8 @@
 // wasm build), as ratios. Models alternate so that a change of load on the
 // host touches every column alike.
 //
-//   node bench/wasm_vs_native.mjs [--runs N] [--rounds R] [--cvm-run PATH] [model...]
+//   node bench/wasm_vs_native.mjs [--runs N] [--rounds R] [--cvm-run PATH]
+//                                 [--wasm FILE.wasm] [model...]
 //
 // Needs js/dist (tools/wasm_build.sh --no-test) and a native build
 // (build/cvm-run). Models: lenet_28 cifar_resnet20 mobilenet1_0 from
@@ -15,7 +16,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
-import { Model } from '../js/index.js';
+import { Model, init } from '../js/index.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const args = process.argv.slice(2);
@@ -25,6 +26,7 @@ for (let i = 0; i < args.length; ++i) {
   if (args[i] === '--runs') runs = Number(args[++i]);
   else if (args[i] === '--rounds') rounds = Number(args[++i]);
   else if (args[i] === '--cvm-run') cvmRun = args[++i];
+  else if (args[i] === '--wasm') await init({ wasmBinary: readFileSync(args[++i]) });
   else names.push(args[i]);
 }
 if (names.length === 0) names.push('lenet_28', 'cifar_resnet20', 'mobilenet1_0');
