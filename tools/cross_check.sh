@@ -67,6 +67,11 @@ summary=()
 status=0
 for t in "${targets[@]}"; do
   triple=$(triple_of "$t")
+  target_filter="$filter"
+  # Debian's qemu-i386 (7.2) never returns from pthread_create of an i686
+  # glibc program (a bare std::thread hangs the same way), so the tests that
+  # start threads are left out there; the runtime's scalar path starts none.
+  [ "$t" != i686 ] || target_filter="${target_filter}~[load]~[concurrency]~[threads]"
   dir="build-cross/$t"
   echo "== $t: build ($dir, -j$jobs)"
   start=$(date +%s)
@@ -82,11 +87,11 @@ for t in "${targets[@]}"; do
   }
   built=$(date +%s)
   qemu=$(qemu_of "$t")
-  echo "== $t: run under $qemu ${filter:+(filter $filter)}"
+  echo "== $t: run under $qemu ${target_filter:+(filter $target_filter)}"
   log="$dir/test.log"
   rc=0
   QEMU_LD_PREFIX="/usr/$triple" "$qemu" -L "/usr/$triple" "$dir/tests/cvm_tests" \
-    ${filter:+"$filter"} -d yes >"$log" 2>&1 || rc=$?
+    ${target_filter:+"$target_filter"} -d yes >"$log" 2>&1 || rc=$?
   done_at=$(date +%s)
   grep -E "cases pass|^test cases:|^assertions:|^All tests passed|FAILED|^[0-9.]+ s: conformance" "$log" | sed "s/^/   /" || true
   counts=$(grep -oE "[0-9]+ of [0-9]+ cases pass" "$log" | awk '{p+=$1; n+=$3} END {print p " of " n}')
