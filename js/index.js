@@ -104,18 +104,16 @@ export class Model {
     const json = toBytes(symbolJson, 'symbolJson');
     const params = toBytes(paramsBytes, 'paramsBytes');
     const deviceType = options.deviceType ?? 0;
-    const jsonPtr = copyIn(m, json);
-    let paramsPtr = 0;
-    const outPtr = allocate(m, 4);
+    let jsonPtr = 0, paramsPtr = 0, outPtr = 0;
     try {
+      jsonPtr = copyIn(m, json);
       paramsPtr = copyIn(m, params);
+      outPtr = allocate(m, 4);
       const rc = m._cvmjs_load(jsonPtr, json.length, paramsPtr, params.length, deviceType, outPtr);
       if (rc !== 0) fail(m, rc);
       return new Model(m, m.HEAPU32[outPtr >>> 2]);
     } finally {
-      m._free(jsonPtr);
-      if (paramsPtr) m._free(paramsPtr);
-      m._free(outPtr);
+      for (const ptr of [jsonPtr, paramsPtr, outPtr]) if (ptr) m._free(ptr);
     }
   }
 
