@@ -1,5 +1,7 @@
 #include "base/memory.h"
 
+#include "base/error.h"
+
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
@@ -17,6 +19,12 @@ void advise_huge_pages(void* data, size_t bytes) {
   (void)data;
   (void)bytes;
 #endif
+}
+
+void verify_fits_in_memory(uint64_t bytes, const char* what, uint64_t limit) {
+  CVM_VERIFY(bytes <= limit) << "the model needs " << bytes << " bytes for " << what
+                             << ", more than this machine's address space allows (" << limit
+                             << ")";
 }
 
 }  // namespace cvm

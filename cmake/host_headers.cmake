@@ -2,6 +2,8 @@
 # include directory holds only their folders (symbolic links into the build
 # host's include directory), so the host's system headers stay out of the
 # cross compiler's search path. Defines the targets find_package would.
+# (Emscripten builds: the toolchain file does not set the folder.)
+set(CVM_HOST_HEADERS_DIR /usr/include CACHE PATH "Where the host's header-only dependencies live")
 set(_cvm_staged ${CMAKE_BINARY_DIR}/host-headers)
 file(MAKE_DIRECTORY ${_cvm_staged})
 foreach(_dir nlohmann catch2 xsimd stb)

@@ -139,6 +139,11 @@ std::vector<ParamArray> load_params(const char* data, size_t size, bool widen) {
     a.raw = bytes;
     a.count = num_elems;
     if (!widen) continue;
+    // Widened to int32: four bytes a value, which a 32-bit address space
+    // may not hold even when the blob fits in it.
+    CVM_VERIFY(fits_in_memory(static_cast<uint64_t>(num_elems), sizeof(int32_t)))
+        << "parameter " << a.name << " of " << num_elems
+        << " values does not fit this machine's address space";
     if (elem_bytes == 1 || elem_bytes == 4) {
       a.values.reserve(static_cast<size_t>(num_elems));
       advise_huge_pages(a.values.data(), static_cast<size_t>(num_elems) * sizeof(int32_t));

@@ -12,7 +12,9 @@ namespace {
 std::atomic<int> forced_level{-1};
 
 Isa detect() {
-#if defined(__x86_64__) || defined(__i386__)
+// The AVX2 and AVX-512 kernels are built for x86-64 only (CMakeLists.txt):
+// elsewhere, 32-bit x86 included, the level is scalar whatever the CPU has.
+#if defined(__x86_64__)
   __builtin_cpu_init();
   // __builtin_cpu_supports also checks that the OS saves the vector state.
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&

@@ -13,6 +13,7 @@
 
 #include "base/attrs.h"
 #include "base/error.h"
+#include "base/memory.h"
 #include "base/shape.h"
 
 namespace cvm {
@@ -38,8 +39,13 @@ struct Tensor {
 // per model, so kernels need not allocate on every call.
 class Workspace {
  public:
-  int32_t* get(size_t count) {
-    if (buffer_.size() < count) buffer_.resize(count);
+  // `count` is a 64-bit product of shape figures: where size_t has 32 bits
+  // it is checked before it is narrowed (a runtime failure, code 2, when the
+  // address space cannot hold it).
+  int32_t* get(int64_t count) {
+    CVM_CHECK(count >= 0 && fits_in_memory(static_cast<uint64_t>(count), sizeof(int32_t)))
+        << "scratch memory of " << count << " values does not fit the address space";
+    if (buffer_.size() < static_cast<size_t>(count)) buffer_.resize(static_cast<size_t>(count));
     return buffer_.data();
   }
 

@@ -213,7 +213,7 @@ class NonMaxSuppression final : public Operator {
     constexpr int kId = 0, kScore = 1, kCoord = 2;
 
     // Scratch: the sorted row order, then one "suppressed" flag per row.
-    int32_t* order = workspace.get(2 * static_cast<size_t>(n));
+    int32_t* order = workspace.get(2 * static_cast<int64_t>(n));
     int32_t* suppressed = order + n;
 
     for (int64_t b = 0; b < batches; ++b) {

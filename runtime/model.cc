@@ -167,6 +167,10 @@ void Model::Impl::load(const std::string& json, const std::string& params_blob,
     for (const EntryRef& e : graph.heads) len += shape_size(graph.shapes[graph.entry_id(e)]);
   }
   output_length = len * static_cast<int64_t>(output_bytes);
+  // Sizes are 64-bit figures; where size_t has 32 bits they must fit before
+  // anything is narrowed or allocated (the input lies in the storage).
+  verify_fits_in_memory(static_cast<uint64_t>(storage), "its storage");
+  verify_fits_in_memory(static_cast<uint64_t>(output_length), "its output");
 
   try {
     gas = graph_gas(graph);
@@ -210,6 +214,8 @@ void Model::Impl::bind_params(const std::string& blob) {
   std::vector<ParamArray> arrays = load_params(blob.data(), blob.size(), /*widen=*/false);
   uint64_t param_bytes = 0;
   for (const ParamArray& a : arrays) param_bytes += 4 * static_cast<uint64_t>(a.count);
+  verify_fits_in_memory(static_cast<uint64_t>(storage) + param_bytes,
+                        "its storage and parameters");
   check_memory(param_bytes);
   // The first variable of each name, as the reference's linear search finds
   // it; a map, so that many parameters cannot cost time quadratic in size.

@@ -253,7 +253,7 @@ void Conv2D::run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
   // Scratch: the im2col tile, the accumulators, and for groups == 1 the
   // weights cast to int8.
   const int64_t weight_copy = g.int8_operands ? g.filters * depth : 0;
-  int32_t* scratch = workspace.get(static_cast<size_t>(depth * tile + 4 * tile + weight_copy));
+  int32_t* scratch = workspace.get(depth * tile + 4 * tile + weight_copy);
   int32_t* col = scratch;
   uint32_t* acc = reinterpret_cast<uint32_t*>(scratch + depth * tile);
   const int32_t* weights = w;

@@ -130,7 +130,7 @@ const fs::path kLenet = fs::path(CVM_SOURCE_DIR) / "examples" / "models" / "lene
 
 }  // namespace
 
-TEST_CASE("a huge list of short elements costs a small multiple of its text", "[limits]") {
+TEST_CASE("a huge list of short elements costs a small multiple of its text", "[limits][slow]") {
   struct Bomb {
     const char* key;
     std::string element;
@@ -153,7 +153,7 @@ TEST_CASE("a huge list of short elements costs a small multiple of its text", "[
   }
 }
 
-TEST_CASE("JSON nesting, string length, text size and node count are limited", "[limits]") {
+TEST_CASE("JSON nesting, string length, text size and node count are limited", "[limits][slow]") {
   std::string message;
   // Nesting: 40 levels in heads is a malformed-JSON class error.
   std::string deep = with_list("storage_id", std::string(40, '[') + std::string(40, ']'));
