@@ -4,7 +4,8 @@
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DEBIAN_PACKAGES = cmake make g++ pkg-config libeigen3-dev libxsimd-dev nlohmann-json3-dev \
-                  catch2 libbenchmark-dev python3 python3-numpy
+                  catch2 libbenchmark-dev python3 python3-numpy python3-dev pybind11-dev \
+                  python3-pybind11 python3-pytest python3-distributed
 EXAMPLE_MODEL = examples/models/lenet_28
 
 .PHONY: all deps build run test clean

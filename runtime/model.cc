@@ -678,6 +678,45 @@ std::vector<std::vector<int32_t>> Model::run(const std::vector<int32_t>& input) 
   return out;
 }
 
+void Model::run(const void* values, ValueType type, int32_t* const* heads, size_t num_heads) {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  const auto& graph = impl_->graph;
+  CVM_VERIFY(num_heads == graph.heads.size())
+      << num_heads << " output buffers, expected " << graph.heads.size();
+  CVM_VERIFY(values != nullptr || shape_size(impl_->input_shape) == 0) << "no input values";
+  // Each value saturated to int32; execute() then clamps it to the precision.
+  auto run_as = [&](auto sample) {
+    using T = decltype(sample);
+    const T* in = static_cast<const T*>(values);
+    impl_->execute([in](int64_t i) {
+      const T v = in[i];
+      if constexpr (sizeof(T) < 4 || (sizeof(T) == 4 && std::is_signed<T>::value)) {
+        return static_cast<int32_t>(v);
+      } else if constexpr (std::is_signed<T>::value) {
+        return static_cast<int32_t>(std::min<T>(std::max<T>(v, INT32_MIN), INT32_MAX));
+      } else {
+        return static_cast<int32_t>(std::min<T>(v, INT32_MAX));
+      }
+    });
+  };
+  switch (type) {
+    case ValueType::kInt8: run_as(int8_t{}); break;
+    case ValueType::kUInt8: run_as(uint8_t{}); break;
+    case ValueType::kInt16: run_as(int16_t{}); break;
+    case ValueType::kUInt16: run_as(uint16_t{}); break;
+    case ValueType::kInt32: run_as(int32_t{}); break;
+    case ValueType::kUInt32: run_as(uint32_t{}); break;
+    case ValueType::kInt64: run_as(int64_t{}); break;
+    case ValueType::kUInt64: run_as(uint64_t{}); break;
+    default: CVM_VERIFY(false) << "unknown input value type " << static_cast<int>(type);
+  }
+  for (size_t k = 0; k < num_heads; ++k) {
+    const Tensor& t = impl_->entries[graph.entry_id(graph.heads[k])];
+    CVM_VERIFY(heads[k] != nullptr || t.size() == 0) << "output buffer " << k << " is null";
+    std::copy(t.data, t.data + t.size(), heads[k]);
+  }
+}
+
 std::vector<Model::StepTime> Model::profile(const std::vector<uint8_t>& input) {
   std::vector<double> seconds, cpu;
   std::vector<uint8_t> out(output_length());

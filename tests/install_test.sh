@@ -20,4 +20,14 @@ export PKG_CONFIG_PATH="$libdir/pkgconfig"
 cc $(pkg-config --cflags cvm) "$source_dir/tests/install_consumer/consumer.c" \
   $(pkg-config --libs cvm) -o "$tmp/consumer_pc"
 LD_LIBRARY_PATH="$libdir" "$tmp/consumer_pc"
+# The Python package, when it was built: importable from the prefix.
+if [ -f "$build_dir/python/cvm/__init__.py" ]; then
+  pydir=$(dirname "$(find "$tmp/prefix" -path '*/cvm/__init__.py' | head -n 1)")
+  PYTHONPATH="$(dirname "$pydir")" /usr/bin/python3 -c "
+import cvm, sys
+m = cvm.Model.load(sys.argv[1])
+assert m.infer_bytes(open(sys.argv[1] + '/input.bin', 'rb').read()) == open(sys.argv[1] + '/output.bin', 'rb').read()
+assert cvm.__file__.startswith(sys.argv[2]), cvm.__file__
+" "$source_dir/examples/models/lenet_28" "$tmp/prefix"
+fi
 echo "install test passed"

@@ -114,6 +114,16 @@ class Model {
   // any input) and returns every head as int32 values, before post-processing.
   std::vector<std::vector<int32_t>> run(const std::vector<int32_t>& input);
 
+  // The element types the next run() reads, in the host's byte order.
+  enum class ValueType { kInt8, kUInt8, kInt16, kUInt16, kInt32, kUInt32, kInt64, kUInt64 };
+  // Runs the model on the input's shape_size(input().shape) values of `type`
+  // at `values`, read in place (each saturated to int32, then clamped to the
+  // input precision like any input), and writes head k's int32 values
+  // (before post-processing) to heads[k], which holds the element count of
+  // outputs()[k].shape. `num_heads` must be outputs().size() (code 1 if not).
+  // For bindings that hand over their own arrays without a copy.
+  void run(const void* values, ValueType type, int32_t* const* heads, size_t num_heads);
+
   struct Impl;
 
  private:
