@@ -18,13 +18,13 @@ from torch import nn
 from cvm import fashion_mnist as fm
 
 # Training steps (batches of 128) and peak learning rate per network: each trains in about
-# 3 minutes on 2 shared cores.
+# 3 to 6 minutes on 2 cores shared with other work.
 SCHEDULE = {
     "lenet": (900, 3e-3),
-    "cifar_resnet20": (1800, 5e-3),
-    "mobilenet": (800, 5e-3),
-    "squeezenet": (600, 4e-3),
-    "shufflenet": (1500, 5e-3),
+    "cifar_resnet20": (800, 6e-3),
+    "mobilenet": (500, 6e-3),
+    "squeezenet": (450, 4e-3),
+    "shufflenet": (800, 6e-3),
 }
 
 

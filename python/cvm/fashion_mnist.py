@@ -158,7 +158,8 @@ class SqueezeNet(nn.Module):
 
 
 def channel_shuffle(x, groups):
-    n, c, h, w = x.shape
+    # Sizes through x.size(i): torch.fx cannot unpack a traced shape.
+    n, c, h, w = x.size(0), x.size(1), x.size(2), x.size(3)
     x = x.view(n, groups, c // groups, h, w).transpose(1, 2).contiguous()
     return x.view(n, c, h, w)
 
