@@ -24,11 +24,13 @@ SCHEMES = ("mse", "max", "percentile")
 
 
 class QuantizedModel:
-    """The written model: symbol_json (str), params (bytes), meta (dict or None), and the
-    float scale of each output (real = integer * scale)."""
+    """The written model: symbol_json (str), params (bytes), meta (dict or None), the input
+    scale (integer input = round(float input * input_scale)) and the float scale of each
+    output (real = integer * scale)."""
 
-    def __init__(self, symbol_json, params, meta, output_scales):
+    def __init__(self, symbol_json, params, meta, input_scale, output_scales):
         self.symbol_json, self.params, self.meta = symbol_json, params, meta
+        self.input_scale = input_scale
         self.output_scales = output_scales
         self._twin = None
 
@@ -123,5 +125,5 @@ def quantize(model, example_input, calibration, *, scheme="mse", weight_scheme="
         meta = json.loads(json.dumps(meta))
         meta.setdefault("cvm_model_meta", 1)
         meta.setdefault("input", {})["scale"] = round(input_scale, 6)
-    return QuantizedModel(g.symbol_json(heads), g.params_bin(), meta,
+    return QuantizedModel(g.symbol_json(heads), g.params_bin(), meta, input_scale,
                           [out_scales[o] for o in outputs])
