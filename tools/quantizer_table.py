@@ -26,7 +26,9 @@ from cvm import fashion_mnist as fm
 from cvm.preprocess import quantize_input
 from cvm.quantize import quantize
 
-INPUT_SCALE = 127 * fm.STD / (255 - fm.MEAN)   # the largest pixel maps to 127
+# The largest pixel maps to 127; rounded as model.json stores it, so that the PNG through
+# cvm.preprocess and the .npy inputs agree.
+INPUT_SCALE = round(127 * fm.STD / (255 - fm.MEAN), 4)
 
 
 def meta():
