@@ -27,7 +27,7 @@ SCHEDULE = {
     "lenet": (900, 3e-3),
     "cifar_resnet20": (800, 6e-3),
     "mobilenet": (350, 6e-3),
-    "squeezenet": (300, 4e-3),
+    "squeezenet": (700, 5e-3),
     "shufflenet": (500, 6e-3),
 }
 
