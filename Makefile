@@ -3,18 +3,24 @@
 #   make test  the same install and build, then the whole test suite
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-DEBIAN_PACKAGES = cmake make g++ pkg-config libeigen3-dev libxsimd-dev nlohmann-json3-dev \
-                  catch2 libbenchmark-dev python3 python3-numpy libstb-dev python3-dev \
-                  pybind11-dev python3-pybind11 python3-pytest python3-distributed
-EXAMPLE_MODEL = examples/models/lenet_28
+# What `make run` needs (the library and cvm-run), then what `make test` adds:
+# the Python package and its tests, the quantizer's (PyTorch, Pillow and the
+# Fashion-MNIST files).
+RUN_PACKAGES = cmake make g++ pkg-config libeigen3-dev libxsimd-dev nlohmann-json3-dev \
+               catch2 libbenchmark-dev python3 python3-numpy libstb-dev
+TEST_PACKAGES = python3-dev pybind11-dev python3-pybind11 python3-pytest python3-distributed \
+                python3-torch python3-torchvision python3-pil dataset-fashion-mnist
+EXAMPLE_MODEL = examples/models/fashion_mnist
+EXAMPLE_IMAGE = $(EXAMPLE_MODEL)/images/test_0000_ankle_boot.png
 
-.PHONY: all deps build build-run run test clean
+.PHONY: all deps test-deps build build-run run test clean
 
 all: build
 
-deps:
+# Installs those of the Debian packages listed in $(1) that are missing.
+define install_missing
 	@missing=""; \
-	for p in $(DEBIAN_PACKAGES); do \
+	for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -22,11 +28,21 @@ deps:
 	  if [ "$$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
+endef
+
+deps:
+	$(call install_missing,$(RUN_PACKAGES))
+
+test-deps: deps
+	$(call install_missing,$(TEST_PACKAGES))
 
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
 
-build: deps $(BUILD)/CMakeCache.txt
+# Configured again each time: packages `make test` installed after a `make run`
+# (Python, pybind11) are found then.
+build: test-deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
 	cmake --build $(BUILD) -j$(JOBS)
 
 # Only what `make run` runs: the library and cvm-run (not the tests, examples
@@ -36,7 +52,7 @@ build-run: deps $(BUILD)/CMakeCache.txt
 
 run: build-run
 	./$(BUILD)/cvm-run info --model $(EXAMPLE_MODEL)
-	./$(BUILD)/cvm-run --model $(EXAMPLE_MODEL) --input $(EXAMPLE_MODEL)/input.bin
+	./$(BUILD)/cvm-run --model $(EXAMPLE_MODEL) --image $(EXAMPLE_IMAGE) --top 3
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
