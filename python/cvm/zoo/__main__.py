@@ -27,7 +27,8 @@ def main(argv=None):
         import torchvision  # noqa: F401
     except ImportError:
         sys.exit("cvm.zoo needs PyTorch: apt-get install python3-torch python3-torchvision")
-    from . import cost, export
+    from . import cost
+    from .export import export
     from .registry import MODELS, SMALL
 
     if args.list:
@@ -36,6 +37,10 @@ def main(argv=None):
         for table, tag in ((MODELS, ""), (SMALL, " (--small)")):
             for e in table.values():
                 size = args.image_size or e.image_size
+                if size < e.min_size:
+                    print("%-20s %-14s %6d %9s %10s  %s (needs %d x %d)" % (
+                        e.name, e.family, size, "-", "-", e.source, e.min_size, e.min_size))
+                    continue
                 torch.manual_seed(0)
                 macs, params = cost.count(e.build(), size)
                 print("%-20s %-14s %6d %9.3f %10.2f  %s%s" % (e.name, e.family, size, macs / 1e9,
@@ -50,7 +55,7 @@ def main(argv=None):
     if args.batch < 1:
         ap.error("--batch must be at least 1")
     t = time.time()
-    case = export.export(table[args.name], args.out, size=args.image_size, batch=args.batch,
+    case = export(table[args.name], args.out, size=args.image_size, batch=args.batch,
                          seed=args.seed, scheme=args.scheme)
     print("%s: %d x %d, batch %d, %.3f GMACs per image, %.1f M parameters, gas %d -> %s (%.1f s)"
           % (case["model"], case["image_size"], case["image_size"], case["batch"],

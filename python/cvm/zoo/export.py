@@ -65,7 +65,7 @@ def export(entry, out_dir, size=None, batch=1, seed=0, scheme="mse"):
         f.write(np.ascontiguousarray(x).tobytes())
     np.save(os.path.join(out_dir, "output.npy"), heads[0])
     with open(os.path.join(out_dir, "output.bin"), "wb") as f:
-        f.write(runtime.infer_bytes(x))
+        f.write(runtime.infer_bytes(np.ascontiguousarray(x).tobytes()))
     case = {"model": entry.name, "family": entry.family, "source": entry.source,
             "image_size": size, "batch": batch, "seed": seed, "scheme": scheme,
             "gmacs_per_image": round(macs / 1e9, 4), "float_params": params,

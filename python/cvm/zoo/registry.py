@@ -102,7 +102,7 @@ def _small_densenet():
 
 
 def _small(name, fn, size, family):
-    return Entry(name, family, fn, image_size=size, min_size=size)
+    return Entry(name, family, fn, image_size=size, min_size=size, source="small variant")
 
 
 SMALL = {x.name: x for x in [
