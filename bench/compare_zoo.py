@@ -18,7 +18,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -66,14 +65,18 @@ def run(zoo_dir, build_dir, threads, rounds, seconds=0.5):
             with open(p) as f:
                 cases[d] = json.load(f)
     singles = [d for d, c in cases.items() if c["batch"] == 1]
-    tmp = tempfile.mkdtemp(prefix="zoo_torch_")
+    # TorchScript files are kept in DIR/_torch and reused by later runs.
+    tmp = os.path.join(zoo_dir, "_torch")
+    os.makedirs(tmp, exist_ok=True)
     scripts = {}
     for d in singles:
         c = cases[d]
         modes = (["int8"] if c["model"] in INT8 else []) + ["fp32"]
         for mode in modes:
-            path = os.path.join(tmp, "%s_%s.pt" % (c["model"], mode))
-            torch_step(["build", c["model"], str(c["image_size"]), mode, path], env)
+            path = os.path.join(tmp, "%s_%d_%s.pt" % (c["model"], c["image_size"], mode))
+            if not os.path.exists(path):
+                torch_step(["build", c["model"], str(c["image_size"]), mode, path + ".tmp"], env)
+                os.replace(path + ".tmp", path)
             scripts[(d, mode)] = path
         print("built PyTorch %s: %s" % (d, ", ".join(modes)), flush=True)
     load_start = os.getloadavg()[0]

@@ -30,13 +30,16 @@ def main():
     ap.add_argument("--batches", default="1,16")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
+    import torch
     from cvm import zoo
+    torch.set_num_threads(os.cpu_count() or 1)
     batches = [int(b) for b in args.batches.split(",")]
     for name in args.names.split(","):
         entry = zoo.MODELS[name]
         size = entry.image_size
         if args.image_size and entry.dataset == "imagenet":
             size = max(args.image_size, entry.min_size)
+        built = None   # quantized once, written at each batch (cvm.zoo.export.with_batch)
         for b in batches:
             d = os.path.join(args.out, name if b == 1 else f"{name}_b{b}")
             case_path = os.path.join(d, "case.json")
@@ -47,7 +50,9 @@ def main():
                     print(f"{d}: kept", flush=True)
                     continue
             t = time.time()
-            case = zoo.export(entry, d, size=size, batch=b, seed=args.seed)
+            if built is None:
+                built = zoo.quantize_entry(entry, size, b, args.seed)
+            case = zoo.export(entry, d, size=size, batch=b, seed=args.seed, quantized=built)
             print("%s: %d x %d batch %d, %.3f GMACs/image, %.1f s" % (
                 d, size, size, b, case["gmacs_per_image"], time.time() - t), flush=True)
     return 0

@@ -15,6 +15,8 @@ pytest.importorskip("torchvision", reason="torchvision (python3-torchvision) is 
 
 import cvm  # noqa: E402
 from cvm import zoo  # noqa: E402
+from cvm.quantize import QuantizedModel  # noqa: E402
+from cvm.quantize.storage_plan import share_storage  # noqa: E402
 from cvm.zoo import weights  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -34,7 +36,9 @@ class Built:
             e = zoo.SMALL[name]
             model, q = zoo.quantize_entry(e, e.image_size, BATCH, seed=0)
             d = os.path.join(self.root, name)
-            q.save(d)
+            # As cvm.zoo writes models: storage pools shared by liveness.
+            QuantizedModel(share_storage(q.symbol_json), q.params, q.meta, q.input_scale,
+                           q.output_scales).save(d)
             x = zoo.integer_input(e, e.image_size, BATCH, 0, q.input_scale)
             np.save(os.path.join(d, "input.npy"), x)
             self.cache[name] = (d, model, q, x)
@@ -161,3 +165,26 @@ def test_unknown_name_is_a_clear_error():
     r = subprocess.run([sys.executable, "-m", "cvm.zoo", "resnet9", "--out", "/nonexistent"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode != 0 and "unknown" in r.stderr and "resnet18" in r.stderr
+
+
+def test_with_batch_equals_quantizing_at_that_batch(built):
+    """export.with_batch (the bench's batch-16 folders) writes the graph quantize writes."""
+    from cvm.zoo.export import with_batch
+    for name in ("shufflenet_v2_x0_5", "densenet_small"):
+        e = zoo.SMALL[name]
+        _, q1 = zoo.quantize_entry(e, e.image_size, 1, seed=0)
+        _, q3 = zoo.quantize_entry(e, e.image_size, 3, seed=0)
+        assert q3.params == q1.params
+        derived = with_batch(q1, 3)
+        assert json.loads(derived.symbol_json) == json.loads(q3.symbol_json)
+
+
+def test_shared_storage_is_smaller_and_gives_the_same_bytes(built):
+    d, _, q, x = built.get("googlenet")
+    shared = cvm.Model.load(d)
+    own = cvm.Model(q.symbol_json.encode(), q.params)   # one pool per node
+    ids = json.loads(open(os.path.join(d, "symbol.json")).read())["attrs"]["storage_id"][1]
+    assert len(set(ids)) < len(ids) / 2
+    for threads in (1, 2):
+        shared.threads = own.threads = threads
+        assert shared.run(x)[0].tobytes() == own.run(x)[0].tobytes()

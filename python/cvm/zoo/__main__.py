@@ -5,6 +5,7 @@
   python3 -m cvm.zoo --small NAME --out DIR     (a small variant of a family, see --list)
 """
 import argparse
+import os
 import sys
 import time
 
@@ -27,7 +28,9 @@ def main(argv=None):
         import torchvision  # noqa: F401
     except ImportError:
         sys.exit("cvm.zoo needs PyTorch: apt-get install python3-torch python3-torchvision")
+    import torch
     from . import cost
+    torch.set_num_threads(os.cpu_count() or 1)
     from .export import export
     from .registry import MODELS, SMALL
 

@@ -18,7 +18,7 @@ from .. import preprocess
 from ..preprocess import TRANSFORMS
 from . import cost, weights
 
-CALIBRATION_BATCHES = 2
+CALIBRATION_BATCHES = 1
 CALIBRATION_BATCH = 8
 
 
@@ -48,13 +48,55 @@ def integer_input(entry, size, batch, seed, input_scale):
     return preprocess.quantize_input(weights.normalize(images, entry.dataset).numpy(), input_scale)
 
 
-def export(entry, out_dir, size=None, batch=1, seed=0, scheme="mse"):
-    """Writes the model folder; returns its case dict."""
-    import cvm
+def with_batch(q, batch):
+    """The QuantizedModel q with another graph batch, without quantizing again. Valid for the
+    graphs cvm.quantize writes: every node but the parameters has the batch as its first axis,
+    and the only attributes that name it are the input's and reshape's shape and
+    strided_slice's end (the
+    tests compare this with a model quantized at that batch directly)."""
+    from ..quantize import QuantizedModel
+    g = json.loads(q.symbol_json)
+    shapes = g["attrs"]["shape"][1]
+    attrs = g["attrs"]["op_attrs"][1]
+    old = shapes[0][0]
+    for i, n in enumerate(g["nodes"]):
+        if n["op"] == "null" and i != 0:
+            continue   # a parameter (node 0 is the input)
+        if shapes[i][0] != old:
+            raise ValueError(f"node {n['name']} does not have the batch first")
+        shapes[i][0] = batch
+        func = "input" if n["op"] == "null" else n["attrs"]["func_name"]
+        if func in ("input", "reshape", "strided_slice"):
+            a = json.loads(attrs[i])
+            key = "end" if func == "strided_slice" else "shape"
+            values = [int(v) for v in a[key].strip("()").split(",") if v.strip()]
+            values[0] = batch
+            a[key] = "(" + ", ".join(map(str, values)) + ("," if len(values) == 1 else "") + ")"
+            attrs[i] = json.dumps(a)
+    return QuantizedModel(json.dumps(g, indent=1), q.params, q.meta, q.input_scale,
+                          q.output_scales)
+
+
+def export(entry, out_dir, size=None, batch=1, seed=0, scheme="mse", quantized=None):
+    """Writes the model folder; returns its case dict. `quantized`: (float model,
+    QuantizedModel) of this entry and size already built (at any batch)."""
     size = size or entry.image_size
     if size < entry.min_size:
         raise ValueError(f"{entry.name} needs an input of at least {entry.min_size} x {entry.min_size}")
-    model, q = quantize_entry(entry, size, batch, seed, scheme)
+    model, q = quantized or quantize_entry(entry, size, batch, seed, scheme)
+    if json.loads(q.symbol_json)["attrs"]["shape"][1][0][0] != batch:
+        q = with_batch(q, batch)
+    return write(entry, out_dir, model, q, size, batch, seed, scheme)
+
+
+def write(entry, out_dir, model, q, size, batch, seed, scheme):
+    import cvm
+    from ..quantize import QuantizedModel
+    from ..quantize.storage_plan import share_storage
+    # Pools shared by liveness (emit.py gives each node its own: resnet50 at batch 16 would
+    # pass the format's 4 GiB of storage).
+    q = QuantizedModel(share_storage(q.symbol_json), q.params, q.meta, q.input_scale,
+                       q.output_scales)
     macs, params = cost.count(model, size)
     q.save(out_dir)
     x = integer_input(entry, size, batch, seed, q.input_scale)

@@ -27,7 +27,7 @@ def normalize(images, dataset):
     return torch.from_numpy(x.transpose(0, 3, 1, 2).astype(np.float32))
 
 
-def calibrate_batchnorm(model, size, dataset, seed, batches=4, batch=8):
+def calibrate_batchnorm(model, size, dataset, seed, batches=2, batch=8):
     """Sets every BatchNorm's running mean and variance to the average of its batch statistics
     over `batches` seeded random batches (train mode, cumulative average), then eval mode."""
     bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
