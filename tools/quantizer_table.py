@@ -8,8 +8,9 @@ batch 64. Prints markdown and writes OUT.md and OUT.json.
   PYTHONPATH=build/python /usr/bin/python3 tools/quantizer_table.py [--out FILE] [NAME ...]
       [--example examples/models/fashion_mnist --example-model NAME]
 
---example also writes that model's folder for `make run`: symbol.json, params.bin, model.json
-and ten test images (PNG and the int8 .npy input).
+--example also writes that model's folder for `make run`: symbol.json, params.bin, model.json,
+input.bin / output.bin (the first test image, the runtime's output bytes) and ten test images
+(images/*.png and the int8 inputs images/*.npy).
 """
 import argparse
 import json
@@ -26,7 +27,9 @@ from cvm import fashion_mnist as fm
 from cvm.preprocess import quantize_input
 from cvm.quantize import quantize
 
-INPUT_SCALE = 127 * fm.STD / (255 - fm.MEAN)   # the largest pixel maps to 127
+# The largest pixel maps to 127; rounded as model.json stores it, so that the PNG through
+# cvm.preprocess and the .npy inputs agree.
+INPUT_SCALE = round(127 * fm.STD / (255 - fm.MEAN), 4)
 
 
 def meta():
@@ -67,6 +70,7 @@ def evaluate(name, test_x_float, test_x_int, labels, calib, scheme, example_dir=
     lat64 = time_runs(lambda: m64.run(x64), 30)
     if example_dir:
         q1.save(example_dir)
+        write_example(example_dir, m1, test_x_int, labels)
     return {
         "model": name,
         "float_params": int(sum(p.numel() for p in model.parameters())),
@@ -98,9 +102,16 @@ def markdown(rows):
     return head + "\n".join(lines) + "\n"
 
 
-def write_example(example_dir, test_images, labels, test_x_int):
-    """Ten test images (the first ten of the test set) as PNG and as the model's int8 input."""
+def write_example(example_dir, model, test_x_int, labels):
+    """Ten test images (the first ten of the test set) as PNG and as the model's int8 input;
+    input.bin / output.bin: the first image and the runtime's output in the C API's bytes."""
     from PIL import Image
+    test_images, _ = fm.load("test")
+    first = test_x_int[:1].tobytes()
+    with open(os.path.join(example_dir, "input.bin"), "wb") as f:
+        f.write(first)
+    with open(os.path.join(example_dir, "output.bin"), "wb") as f:
+        f.write(model.infer_bytes(first))
     img_dir = os.path.join(example_dir, "images")
     os.makedirs(img_dir, exist_ok=True)
     for i in range(10):
@@ -133,8 +144,6 @@ def main(argv=None):
         r = evaluate(name, test_x_float, test_x_int, labels, calib, args.scheme, ex)
         print(json.dumps(r), file=sys.stderr, flush=True)
         rows.append(r)
-        if ex:
-            write_example(ex, test_images, labels, test_x_int)
     md = markdown(rows)
     print(md)
     with open(args.out + ".md", "w") as f:

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Trains the five Fashion-MNIST networks of python/cvm/fashion_mnist.py, seeded and on the CPU,
-and writes their float weights (state_dict) to python/cvm/weights/fashion_mnist/NAME.pt.
+and writes their float weights (state_dict) to python/cvm/weights/fashion_mnist/NAME.pt
+(rebuild, or copy them to build/python/cvm/weights, for the table and tests).
 
-  PYTHONPATH=python /usr/bin/python3 tools/train_fashion_mnist.py [NAME ...] [--steps N]
+  PYTHONPATH=build/python /usr/bin/python3 tools/train_fashion_mnist.py [NAME ...] [--steps N]
 
 Deterministic for a given torch build and thread count (--threads, default 2).
 """
@@ -17,14 +18,17 @@ from torch import nn
 
 from cvm import fashion_mnist as fm
 
+SOURCE_WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python", "cvm",
+                                  "weights", "fashion_mnist")
+
 # Training steps (batches of 128) and peak learning rate per network: each trains in about
 # 3 to 6 minutes on 2 cores shared with other work.
 SCHEDULE = {
     "lenet": (900, 3e-3),
     "cifar_resnet20": (800, 6e-3),
-    "mobilenet": (500, 6e-3),
-    "squeezenet": (450, 4e-3),
-    "shufflenet": (800, 6e-3),
+    "mobilenet": (350, 6e-3),
+    "squeezenet": (700, 5e-3),
+    "shufflenet": (500, 6e-3),
 }
 
 
@@ -85,7 +89,7 @@ def main(argv=None):
     p.add_argument("--steps", type=int, default=0, help="override the per-network steps")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--out", default=fm.WEIGHTS_DIR)
+    p.add_argument("--out", default=SOURCE_WEIGHTS_DIR, help="default: the source tree's")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     for name in args.names:

@@ -75,7 +75,7 @@ def trace(model):
         raise QuantizeError(
             f"the model does not trace with torch.fx ({type(e).__name__}: {msg}); data-dependent "
             "control flow (an `if` or loop on tensor values) cannot be captured: write "
-            "forward() without it, or mark the function with torch.fx.wrap") from None
+            "forward() without it (an `if` on shapes or Python constants is fine)") from None
 
 
 def _pair(v):
