@@ -99,7 +99,7 @@ def main():
     if args.zoo:
         sys.path.insert(0, here)
         import compare_zoo
-        compare_zoo.run(args.zoo, args.build, args.threads, max(1, args.rounds))
+        compare_zoo.run(args.zoo, args.build, args.threads, max(0, args.rounds))
         return
 
     try:

@@ -12,6 +12,7 @@ For each model folder NAME (batch 1) and NAME_b16 (batch 16) of the zoo folder:
   then timed at batch 1 in a process of its own that reports its peak resident memory
   (torch_side.py serve).
 Rounds alternate cvm (every model) and PyTorch (every model); each figure is its best round.
+--rounds 0 only builds the PyTorch models (kept in DIR/_torch for later runs).
 Prints a markdown table (bench/README.md) and a JSON summary on the last line.
 """
 import json
@@ -79,6 +80,9 @@ def run(zoo_dir, build_dir, threads, rounds, seconds=0.5):
                 os.replace(path + ".tmp", path)
             scripts[(d, mode)] = path
         print("built PyTorch %s: %s" % (d, ", ".join(modes)), flush=True)
+    if rounds == 0:
+        print("PyTorch models built in %s (--rounds 0: nothing timed)" % tmp)
+        return
     load_start = os.getloadavg()[0]
     ours, theirs, theirs_rss, peak = {}, {}, {}, 0.0
     for r in range(rounds):
