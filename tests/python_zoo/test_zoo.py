@@ -4,6 +4,7 @@ executor, the quantised twin equals the runtime byte for byte, and the quantized
 the float one. Skips when PyTorch is not installed."""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -147,18 +148,31 @@ def test_command_line_writes_a_model_cvm_run_reproduces(tmp_path):
     np.testing.assert_array_equal(model.run(x)[0], expected)
 
 
-def test_list_names_every_model():
-    r = subprocess.run([sys.executable, "-m", "cvm.zoo", "--list", "--image-size", "64"],
-                       capture_output=True, text=True, timeout=300)
+def _listing(*args):
+    r = subprocess.run([sys.executable, "-m", "cvm.zoo", "--list"] + list(args),
+                       capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
-    lines = r.stdout.splitlines()
-    for name in list(zoo.MODELS):
-        row = next((l for l in lines if l.split()[:1] == [name]), None)
-        assert row is not None, name
-        if zoo.MODELS[name].min_size <= 64:
-            assert float(row.split()[3]) > 0, row
-        else:
-            assert "needs" in row, row
+    rows = {}   # name -> (size, GMACs, parameters in millions, rest); the first row of a name
+    for line in r.stdout.splitlines()[1:]:
+        m = re.match(r"^(\S+)\s+.+?\s+(\d+)\s+([\d.]+|-)\s+([\d.]+|-)\s+(.*)$", line)
+        assert m, line
+        rows.setdefault(m.group(1), (int(m.group(2)), m.group(3), m.group(4), m.group(5)))
+    return rows
+
+
+def test_list_names_models_with_their_cost():
+    # Listing every name builds every model (minutes): the CIFAR ones, and one too big here.
+    rows = _listing("cifar")
+    cifar = [n for n in zoo.MODELS if "cifar" in n]
+    assert len(cifar) == 5
+    for name in cifar:
+        size, gmacs, params, _ = rows[name]
+        assert size == 32 and float(gmacs) > 0.01 and float(params) > 0.1, rows[name]
+    # WRN-28-10 costs more than WRN-16-4, resnet110 more than resnet20
+    assert float(rows["cifar_wrn28_10"][1]) > 10 * float(rows["cifar_wrn16_4"][1])
+    assert float(rows["cifar_resnet110"][1]) > 5 * float(rows["cifar_resnet20"][1])
+    rows = _listing("alexnet", "--image-size", "64")
+    assert rows["alexnet"][1] == "-" and "needs 224 x 224" in rows["alexnet"][3]
 
 
 def test_unknown_name_is_a_clear_error():

@@ -1,6 +1,6 @@
 """python3 -m cvm.zoo: build a zoo architecture as a CVM model folder, or list them.
 
-  python3 -m cvm.zoo --list [--image-size S]
+  python3 -m cvm.zoo --list [TEXT] [--image-size S]   (the names containing TEXT)
   python3 -m cvm.zoo NAME --out DIR [--batch N] [--image-size S] [--seed K] [--scheme mse]
   python3 -m cvm.zoo --small NAME --out DIR     (a small variant of a family, see --list)
 """
@@ -39,6 +39,8 @@ def main(argv=None):
                                                 "source"))
         for table, tag in ((MODELS, ""), (SMALL, " (--small)")):
             for e in table.values():
+                if args.name and args.name not in e.name:
+                    continue
                 size = args.image_size or e.image_size
                 if size < e.min_size:
                     print("%-20s %-14s %6d %9s %10s  %s (needs %d x %d)" % (
