@@ -26,7 +26,9 @@ def best_engine():
 
 
 def build(name, size, mode, out):
+    import os
     import torch
+    torch.set_num_threads(os.cpu_count() or 1)
     from cvm import zoo
     from cvm.zoo import weights
     entry = zoo.MODELS[name]
