@@ -130,6 +130,7 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=2, help="torch threads")
     p.add_argument("--example", help="write the example folder of --example-model here")
     p.add_argument("--example-model", default="cifar_resnet20")
+    p.add_argument("--example-only", action="store_true", help="write the example, no table")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     train_images, _ = fm.load("train")
@@ -138,6 +139,14 @@ def main(argv=None):
     test_x_int = quantize_input(test_x_float.numpy(), INPUT_SCALE)
     calib_x = fm.normalize(train_images[:args.calibration])
     calib = [calib_x[i:i + 256] for i in range(0, len(calib_x), 256)]
+    if args.example_only:
+        if not args.example:
+            sys.exit("--example-only needs --example DIR")
+        q = quantize(fm.build(args.example_model), test_x_float[:1], calib, scheme=args.scheme,
+                     input_scale=INPUT_SCALE, meta=meta())
+        q.save(args.example)
+        write_example(args.example, cvm.Model(q.symbol_json.encode(), q.params), test_x_int, labels)
+        return
     rows = []
     for name in args.names:
         ex = args.example if args.example and name == args.example_model else None

@@ -172,8 +172,8 @@ def _clamp(g, n, x, so, po, shape):
     a_max = hi_int if hi == float("inf") else int(np.round(hi / so))
     a_min, a_max = max(a_min, -hi_int), min(a_max, hi_int)
     if a_min <= -hi_int and a_max >= hi_int:
-        return x.node if False else g.op("cvm_clip", [x.node], shape, po, {"precision": po},
-                                         name=n.name)
+        # Neither bound cuts the integer range: a clip to the precision (an identity here).
+        return g.op("cvm_clip", [x.node], shape, po, {"precision": po}, name=n.name)
     if a_min == 0 and a_max >= hi_int:
         return g.op("relu", [x.node], shape, po, name=n.name)
     # clip's precision is number_precision(max |bound|): keep it within po.

@@ -93,14 +93,24 @@ class Twin:
         hi = (1 << (self.input_precision - 1)) - 1
         x = x.clamp(-hi, hi)
         batch = x.shape[0]
-        vals = []
-        for nid, node in enumerate(self.graph["nodes"]):
+        nodes = self.graph["nodes"]
+        heads = [h[0] for h in self.graph["heads"]]
+        # Each value is dropped after its last reader, so memory stays a few activations.
+        last_use = {h: len(nodes) for h in heads}
+        for nid, node in enumerate(nodes):
+            for i in node["inputs"]:
+                last_use[i[0]] = max(last_use.get(i[0], -1), nid)
+        vals = {}
+        for nid, node in enumerate(nodes):
             if node["op"] == "null":
-                vals.append(self.params[node["name"]] if node["name"] in self.params else x)
+                vals[nid] = self.params[node["name"]] if node["name"] in self.params else x
                 continue
             ins = [vals[i[0]] for i in node["inputs"]]
-            vals.append(self._run(node["attrs"]["func_name"], self.op_attrs[nid], ins, batch))
-        return [vals[h[0]] for h in self.graph["heads"]]
+            vals[nid] = self._run(node["attrs"]["func_name"], self.op_attrs[nid], ins, batch)
+            for i in node["inputs"]:
+                if last_use[i[0]] == nid and nodes[i[0]]["op"] != "null" and i[0] in vals:
+                    del vals[i[0]]
+        return [vals[h] for h in heads]
 
     def _run(self, func, a, ins, batch):
         x = ins[0]
