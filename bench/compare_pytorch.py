@@ -10,6 +10,8 @@ same run (ours, theirs, ours, theirs, ...) and each figure is the minimum
 over its rounds, so a busy moment of the machine hits both alike.
 
   python3 bench/compare_pytorch.py [--threads 2] [--rounds 5] [--build build]
+  python3 bench/compare_pytorch.py --zoo DIR [--threads 2] [--rounds 2]   (bench/compare_zoo.py:
+      every zoo model against PyTorch int8 where torchvision has it, and fp32, with memory)
 
 Needs Debian's python3-torch and python3-torchvision (apt-get install).
 Prints one line per model, each round's figures with the round's cache-line round trip
@@ -90,7 +92,15 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--build", default=os.path.join(root, "build"))
     ap.add_argument("--models", default=os.path.join(root, "..", "shared", "conformance", "models"))
+    ap.add_argument("--zoo", help="a folder of zoo models (bench/zoo_models.py): cvm against "
+                                  "PyTorch int8 and fp32 on each, with peak memory "
+                                  "(bench/compare_zoo.py)")
     args = ap.parse_args()
+    if args.zoo:
+        sys.path.insert(0, here)
+        import compare_zoo
+        compare_zoo.run(args.zoo, args.build, args.threads, max(0, args.rounds))
+        return
 
     try:
         import torch

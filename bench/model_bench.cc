@@ -89,6 +89,9 @@ void register_model(const fs::path& dir) {
       benchmark::DoNotOptimize(output.data());
     }
     state.counters["gas"] = static_cast<double>(model->gas());
+    // Images per second: the input's first axis is the batch.
+    const auto& in_shape = model->input().shape;
+    state.SetItemsProcessed(state.iterations() * (in_shape.empty() ? 1 : in_shape[0]));
     std::ifstream s(dir / "symbol.json");
     std::string json((std::istreambuf_iterator<char>(s)), std::istreambuf_iterator<char>());
     cvm_bench::set_mac_counters(state, model_macs(json));

@@ -14,7 +14,8 @@ import torch.fx
 from .errors import QuantizeError
 
 SAMPLE_PER_TENSOR = 1 << 18
-PASS_THROUGH = {"relu", "clamp", "max_pool", "reshape", "transpose", "upsample", "cat"}
+PASS_THROUGH = {"relu", "clamp", "max_pool", "reshape", "transpose", "upsample", "cat",
+                "slice"}
 
 
 class _Collector(torch.fx.Interpreter):

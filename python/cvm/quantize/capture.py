@@ -14,13 +14,15 @@ import torch.fx
 import torch.nn.functional as F
 from torch import nn
 
+from . import capture_more
 from .errors import QuantizeError
 
 SUPPORTED = ("Conv2d (any groups, stride, padding, dilation; zero padding), Linear, "
              "BatchNorm2d after a Conv2d, ReLU, ReLU6, Hardtanh, clamp, MaxPool2d, AvgPool2d, "
              "AdaptiveAvgPool2d, mean over axes, tensor + tensor, torch.cat, flatten, "
              "reshape/view, permute/transpose, contiguous, nearest Upsample/interpolate with an "
-             "integer scale, Dropout, Identity")
+             "integer scale, Dropout, Identity; BatchNorm2d alone, MaxPool2d with ceil_mode, "
+             "x[:, a:b] slices (capture_more.py)")
 
 
 @dataclass
@@ -188,8 +190,11 @@ class _Lowering:
             self.conv(node, m, self.tensor_arg(node, x_arg))
         elif isinstance(m, nn.BatchNorm2d):
             if node.name not in self.folded_bn:
-                raise _unsupported(node, gm, "a BatchNorm2d must directly follow a Conv2d whose "
-                                             "only user it is")
+                # Not after a Conv2d (capture_more.py): a depthwise 1 x 1 convolution.
+                w, b = capture_more.batchnorm_as_depthwise(m)
+                self.add("conv", [self.tensor_arg(node, x_arg)], node, dict(
+                    weight=w, bias=b, stride=(1, 1), padding=(0, 0), dilation=(1, 1),
+                    groups=m.num_features))
         elif isinstance(m, nn.Linear):
             x = self.tensor_arg(node, x_arg)
             self.add("linear", [x], node, dict(weight=m.weight.detach().double(),
@@ -313,6 +318,8 @@ class _Lowering:
             if 0 in dims:
                 raise _unsupported(node, gm, "a mean over the batch axis")
             self.add("mean", [x], node, dict(axes=tuple(dims), keepdims=keep))
+        elif not method and t is operator.getitem:
+            self.slice(node, x_arg, args[1])
         elif not method and t is F.interpolate:
             self.upsample(node, x_arg, kw.get("mode", args[3] if len(args) > 3 else "nearest"))
         else:
@@ -323,10 +330,28 @@ class _Lowering:
 
     def max_pool(self, node, x_arg, k, stride, padding, dilation, ceil_mode, return_indices):
         k, stride, padding, dilation = _pair(k), _pair(stride or k), _pair(padding), _pair(dilation)
-        if dilation != (1, 1) or ceil_mode or return_indices:
-            raise _unsupported(node, self.gm, "only dilation 1, ceil_mode False, no indices")
+        if dilation != (1, 1) or return_indices:
+            raise _unsupported(node, self.gm, "only dilation 1, no indices")
+        if ceil_mode and not capture_more.ceil_pool_shape_matches(
+                self.values[x_arg.name].shape[2:], self.values[node.name].shape[2:], k, stride,
+                padding):
+            raise _unsupported(node, self.gm, "ceil_mode with a last window in the padding")
         self.add("max_pool", [self.tensor_arg(node, x_arg)], node, dict(
-            kernel=k, stride=stride, padding=padding))
+            kernel=k, stride=stride, padding=padding, ceil_mode=bool(ceil_mode)))
+
+    def slice(self, node, x_arg, index):
+        x = self.tensor_arg(node, x_arg)
+        shape = tuple(self.values[x_arg.name].shape)
+        def resolve(v):
+            if isinstance(v, slice):
+                return slice(self.const(v.start), self.const(v.stop), self.const(v.step))
+            if isinstance(v, tuple):
+                return tuple(resolve(i) for i in v)
+            return self.const(v)
+        spec = capture_more.slice_spec(resolve(index), shape)
+        if spec is None or spec[0][0] != 0 or spec[1][0] != shape[0]:
+            raise _unsupported(node, self.gm, "only slices with step 1 that keep the batch axis")
+        self.add("slice", [x], node, dict(begin=spec[0][1:], end=spec[1][1:]))
 
     def avg_pool(self, node, x_arg, k, stride, padding, ceil_mode, count_include_pad, divisor):
         k, stride, padding = _pair(k), _pair(stride or k), _pair(padding)

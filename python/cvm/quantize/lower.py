@@ -111,10 +111,18 @@ def build(ir_nodes, outputs, scales, wide, batch, input_scale, weight_scheme):
             elif n.kind == "clamp":
                 node = _clamp(g, n, x, so, po, shape)
             elif n.kind == "max_pool":
-                node = g.op("max_pool2d", [x.node], shape, po, {
-                    "pool_size": "(%d, %d)" % n.attrs["kernel"],
-                    "strides": "(%d, %d)" % n.attrs["stride"],
-                    "padding": "(%d, %d)" % n.attrs["padding"]}, name=n.name)
+                attrs = {"pool_size": "(%d, %d)" % n.attrs["kernel"],
+                         "strides": "(%d, %d)" % n.attrs["stride"],
+                         "padding": "(%d, %d)" % n.attrs["padding"]}
+                if n.attrs.get("ceil_mode"):
+                    attrs["ceil_mode"] = "True"
+                node = g.op("max_pool2d", [x.node], shape, po, attrs, name=n.name)
+            elif n.kind == "slice":  # capture_more.py: x[:, a:b]
+                begin = (0,) + tuple(n.attrs["begin"])
+                end = (batch,) + tuple(n.attrs["end"])
+                node = g.op("strided_slice", [x.node], shape, po,
+                            {"begin": "(" + ", ".join(map(str, begin)) + ")",
+                             "end": "(" + ", ".join(map(str, end)) + ")"}, name=n.name)
             elif n.kind == "reshape":
                 node = g.op("reshape", [x.node], shape, po,
                             {"shape": "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"},

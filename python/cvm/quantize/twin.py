@@ -144,7 +144,8 @@ class Twin:
         if func == "max_pool2d":
             pad = _attrs_tuple(a.get("padding", "(0, 0)"))
             y = F.max_pool2d(x.double(), _attrs_tuple(a["pool_size"]),
-                             _attrs_tuple(a.get("strides", "(1, 1)")), pad if len(pad) == 2 else pad * 2)
+                             _attrs_tuple(a.get("strides", "(1, 1)")), pad if len(pad) == 2 else pad * 2,
+                             ceil_mode=a.get("ceil_mode", "False") == "True")
             return y.to(torch.int64)
         if func == "sum":
             axes = _attrs_tuple(a.get("axis", "()"))
@@ -155,6 +156,10 @@ class Twin:
             shape = list(_attrs_tuple(a["shape"]))
             shape[0] = batch
             return x.reshape(shape)
+        if func == "strided_slice":  # begin/end on every axis, stride 1 (what lower.py writes)
+            begin, end = _attrs_tuple(a["begin"]), _attrs_tuple(a["end"])
+            index = (slice(None),) + tuple(slice(b, e) for b, e in zip(begin[1:], end[1:]))
+            return x[index].contiguous()
         if func == "flatten":
             return x.reshape(x.shape[0], -1)
         if func == "transpose":
