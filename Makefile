@@ -17,24 +17,11 @@ EXAMPLE_IMAGE = $(EXAMPLE_MODEL)/images/test_0000_ankle_boot.png
 
 all: build
 
-# Installs those of the Debian packages listed in $(1) that are missing.
-define install_missing
-	@missing=""; \
-	for p in $(1); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing"; \
-	  if [ "$$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
-	fi
-endef
-
 deps:
-	$(call install_missing,$(RUN_PACKAGES))
+	@tools/install_missing.sh $(RUN_PACKAGES)
 
 test-deps: deps
-	$(call install_missing,$(TEST_PACKAGES))
+	@tools/install_missing.sh $(TEST_PACKAGES)
 
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release

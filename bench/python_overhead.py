@@ -10,7 +10,6 @@ a difference of microseconds.
 
 import argparse
 import json
-import os
 import pathlib
 import statistics
 import sys
@@ -31,24 +30,13 @@ def model_dir(name):
     raise SystemExit("no model %s in %s or examples/models" % (name, SHARED))
 
 
-def python_run_seconds(model, x, calls):
+def seconds_per_call(call, argument, calls):
+    """Each of `calls` calls of call(argument), timed from Python."""
     seconds = []
-    run = model.run
     clock = time.perf_counter
     for _ in range(calls):
         start = clock()
-        run(x)
-        seconds.append(clock() - start)
-    return seconds
-
-
-def python_infer_seconds(model, data, calls):
-    seconds = []
-    infer = model.infer_bytes
-    clock = time.perf_counter
-    for _ in range(calls):
-        start = clock()
-        infer(data)
+        call(argument)
         seconds.append(clock() - start)
     return seconds
 
@@ -64,8 +52,8 @@ def measure(name, rounds, calls):
     native, python, infer = [], [], []
     for _ in range(rounds):
         native.append(statistics.median(model._native_run_seconds(x, calls)))
-        python.append(statistics.median(python_run_seconds(model, x, calls)))
-        infer.append(statistics.median(python_infer_seconds(model, data, calls)))
+        python.append(statistics.median(seconds_per_call(model.run, x, calls)))
+        infer.append(statistics.median(seconds_per_call(model.infer_bytes, data, calls)))
     best = {k: min(v) for k, v in (("native", native), ("python", python), ("infer", infer))}
     return {
         "model": name,

@@ -45,13 +45,7 @@ qemu_of() { case "$1" in i686) echo qemu-i386 ;; *) echo "qemu-$1" ;; esac; }
 # the cross compiler (its libstdc++ and libc come with it) and qemu-user.
 packages=(cmake make nlohmann-json3-dev catch2 libxsimd-dev libstb-dev qemu-user)
 for t in "${targets[@]}"; do packages+=("g++-$(triple_of "$t")"); done
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing: ${missing[*]}"
-  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+tools/install_missing.sh "${packages[@]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
     "${missing[@]}" >/dev/null

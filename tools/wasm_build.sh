@@ -34,13 +34,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-missing=()
-for p in emscripten nodejs cmake make nlohmann-json3-dev; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing: ${missing[*]}"
-  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+tools/install_missing.sh emscripten nodejs cmake make nlohmann-json3-dev
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
     "${missing[@]}" >/dev/null

@@ -12,6 +12,7 @@
 #include <numeric>
 #include <string>
 
+#include "runtime/cli/cli.h"
 #include "runtime/cli/input.h"
 #include "runtime/cli/model_files.h"
 #include "runtime/cli/summary.h"
@@ -20,12 +21,6 @@ namespace cvm {
 namespace cli {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double ms_since(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
 
 // The nearest-rank percentile of sorted values.
 double percentile(const std::vector<double>& sorted, double p) {

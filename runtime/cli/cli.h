@@ -2,6 +2,7 @@
 // map to them.
 #pragma once
 
+#include <chrono>
 #include <stdexcept>
 #include <string>
 
@@ -27,6 +28,13 @@ struct UsageError : std::runtime_error {
 struct IoError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+using Clock = std::chrono::steady_clock;
+
+// Milliseconds since `start`, for timings.
+inline double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
 
 }  // namespace cli
 }  // namespace cvm

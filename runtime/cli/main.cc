@@ -24,12 +24,6 @@ namespace cvm {
 namespace cli {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double ms_since(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
 void print_info(const LoadedModel& m) {
   const cvm::Model& model = *m.model;
   const auto in = model.input();
