@@ -46,10 +46,6 @@ qemu_of() { case "$1" in i686) echo qemu-i386 ;; *) echo "qemu-$1" ;; esac; }
 packages=(cmake make nlohmann-json3-dev catch2 libxsimd-dev libstb-dev qemu-user)
 for t in "${targets[@]}"; do packages+=("g++-$(triple_of "$t")"); done
 tools/install_missing.sh "${packages[@]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" >/dev/null
-fi
 
 # Catch2 test spec (terms in one argument are ANDed); empty runs everything.
 filter=""

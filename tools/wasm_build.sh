@@ -35,10 +35,6 @@ while [ $# -gt 0 ]; do
 done
 
 tools/install_missing.sh emscripten nodejs cmake make nlohmann-json3-dev
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" >/dev/null
-fi
 # Debian's emscripten runs its JavaScript tools with node and finds their
 # modules (acorn) in /usr/share/nodejs, which a node not from Debian does
 # not search by itself.
