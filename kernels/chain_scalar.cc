@@ -45,9 +45,10 @@ int32_t apply(const Stage& st, int32_t x, int32_t operand) {
 
 // The chain as simple operations, when it is made of them.
 struct Simple {
-  enum Kind { kRs, kClamp, kAddSame } kind;
+  enum Kind { kRs, kClamp, kAddSame, kMulChannel } kind;
   int32_t a = 0, b = 0;
   const int32_t* operand = nullptr;
+  int64_t stride = 0;  // kMulChannel: channel c's value is operand[c * stride]
 };
 
 bool simplify(const Chain& ch, std::vector<Simple>* out) {
@@ -69,8 +70,13 @@ bool simplify(const Chain& ch, std::vector<Simple>* out) {
         out->push_back({Simple::kClamp, -st.hi, st.hi});
         break;
       case StageOp::kBinary:
-        if (st.bin != BinOp::kAdd || st.mode != OperandMode::kSame) return false;
-        out->push_back({Simple::kAddSame, 0, 0, st.operand});
+        if (st.bin == BinOp::kAdd && st.mode == OperandMode::kSame) {
+          out->push_back({Simple::kAddSame, 0, 0, st.operand});
+        } else if (st.bin == BinOp::kMul && st.mode == OperandMode::kPlane && st.stride_n == 0) {
+          out->push_back({Simple::kMulChannel, 0, 0, st.operand, st.stride_c});
+        } else {
+          return false;
+        }
         break;
       default:
         return false;
@@ -101,15 +107,17 @@ void Chain::finalize() {
   if (!final_write || (num_stages > 0 && source_write)) return;
   std::vector<Simple> ops;
   if (!simplify(*this, &ops)) return;
-  // Shapes: [], [C], [R], [R C], [R C A R], [R C A R C] (C: clamp, R: shift,
-  // A: add); a missing clamp is the full range.
+  // Shapes: [], [C], [R], [R C], [R C A R], [R C A R C], [R C M R], [R C M R C]
+  // (C: clamp, R: shift, A: add, M: per-channel multiply); a missing clamp is
+  // the full range.
   constexpr int32_t kLo = INT32_MIN, kHi = INT32_MAX;
   size_t i = 0;
   auto take = [&](Simple::Kind k) { return i < ops.size() && ops[i].kind == k ? &ops[i++] : nullptr; };
   const Simple* r1 = take(Simple::kRs);
   const Simple* c1 = take(Simple::kClamp);
   const Simple* a = take(Simple::kAddSame);
-  const Simple* r2 = a ? take(Simple::kRs) : nullptr;
+  const Simple* m = a ? nullptr : take(Simple::kMulChannel);
+  const Simple* r2 = a || m ? take(Simple::kRs) : nullptr;
   const Simple* c2 = r2 ? take(Simple::kClamp) : nullptr;
   if (i != ops.size()) return;
   s1 = r1 ? r1->a : 0;
@@ -122,6 +130,14 @@ void Chain::finalize() {
     lo2 = c2 ? c2->a : kLo;
     hi2 = c2 ? c2->b : kHi;
     pattern = Pattern::kResidual;
+  } else if (m) {
+    if (!r1 || !r2) return;
+    mul = m->operand;
+    mul_stride = m->stride;
+    s2 = r2->a;
+    lo2 = c2 ? c2->a : kLo;
+    hi2 = c2 ? c2->b : kHi;
+    pattern = Pattern::kRequant;
   } else if (r1) {
     pattern = Pattern::kShiftClamp;
   } else if (c1) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <algorithm>
+#include <climits>
 #include <cstdint>
 #include <cstdlib>
 
@@ -58,6 +59,8 @@ enum class Pattern : uint8_t {
   kClamp,       // y = clamp(x, lo1, hi1)
   kShiftClamp,  // y = clamp(rs(x, s1), lo1, hi1)
   kResidual,    // y = clamp(rs(clamp(rs(x, s1), lo1, hi1) + operand[i], s2), lo2, hi2)
+  kRequant,     // y = clamp(rs(clamp(rs(x, s1), lo1, hi1) * mul[c], s2), lo2, hi2), the
+                // product wrapping: a per-channel (or one) multiplier between two shifts
 };
 
 struct Chain {
@@ -76,6 +79,11 @@ struct Chain {
   int8_t* final_bytes = nullptr;
   const int8_t* operand_bytes = nullptr;
   int32_t s1 = 0, lo1 = 0, hi1 = 0, s2 = 0, lo2 = 0, hi2 = 0;
+  // kRequant: channel c's multiplier is mul[c * mul_stride] (mul_stride 0:
+  // one for all).
+  const int32_t* mul = nullptr;
+  int64_t mul_stride = 0;
+  int32_t mul_of(int64_t c) const { return mul[c * mul_stride]; }
   // Set by a step that bounds the values (set_rounding): the first / second
   // rounding shift of the pattern may add half and shift (x + 2^(s-1) >> s,
   // the same as the exact rounding whenever that sum does not overflow).
@@ -84,15 +92,36 @@ struct Chain {
   // Recognises the patterns above (only when nothing but the last value is
   // stored); call once the pointers are set.
   void finalize();
+
+  // The bounds the pattern's last clamp puts on the final values (the full
+  // int32 range for kStore, kGeneric).
+  void final_bounds(int32_t* lo, int32_t* hi) const {
+    switch (pattern) {
+      case Pattern::kClamp:
+      case Pattern::kShiftClamp: *lo = lo1; *hi = hi1; return;
+      case Pattern::kResidual:
+      case Pattern::kRequant: *lo = lo2; *hi = hi2; return;
+      default: *lo = INT32_MIN; *hi = INT32_MAX; return;
+    }
+  }
+  // Whether the final values are provably int8.
+  bool int8_values() const {
+    int32_t lo = 0, hi = 0;
+    final_bounds(&lo, &hi);
+    return lo >= -128 && hi <= 127 && lo <= hi;
+  }
 };
 
 // Sets chain.round1 / round2 when the pattern's values provably leave room
 // for the cheaper rounding: the sums before the bias at most `sum_bound` in
-// magnitude, the bias values bias[0 .. count) (null: none), and a residual
-// operand read as int8.
+// magnitude, the bias values bias[0 .. count) (null: none), a residual
+// operand read as int8, the multipliers of channels [0, count).
 inline void set_rounding(Chain& chain, int64_t sum_bound, const int32_t* bias, int64_t count) {
   chain.round1 = chain.round2 = false;
-  if (chain.pattern != Pattern::kShiftClamp && chain.pattern != Pattern::kResidual) return;
+  if (chain.pattern != Pattern::kShiftClamp && chain.pattern != Pattern::kResidual &&
+      chain.pattern != Pattern::kRequant) {
+    return;
+  }
   int64_t most = 0;
   for (int64_t i = 0; bias && i < count; ++i) {
     most = std::max(most, std::abs(int64_t{bias[i]}));
@@ -106,6 +135,16 @@ inline void set_rounding(Chain& chain, int64_t sum_bound, const int32_t* bias, i
     const int64_t clamp = std::max(std::abs(int64_t{chain.lo1}), std::abs(int64_t{chain.hi1}));
     chain.round2 = room(clamp + 128, chain.s2);
   }
+  if (chain.pattern == Pattern::kRequant) {
+    // |clamp1 * mul| must not wrap either (a wrapped product is exact only
+    // with the exact rounding).
+    int64_t most_mul = 0;
+    for (int64_t c = 0; c < (chain.mul_stride ? count : 1); ++c) {
+      most_mul = std::max(most_mul, std::abs(int64_t{chain.mul_of(c)}));
+    }
+    const int64_t clamp = std::max(std::abs(int64_t{chain.lo1}), std::abs(int64_t{chain.hi1}));
+    chain.round2 = clamp * most_mul <= kMax && room(clamp * most_mul, chain.s2);
+  }
 }
 
 // A chain to run on the values of one output plane: the plane's first flat
@@ -114,6 +153,7 @@ struct PlaneEpilogue {
   const Chain* chain = nullptr;
   int64_t flat0 = 0;
   int32_t add = 0;
+  int32_t mul = 0;  // the plane's multiplier (kRequant)
 };
 
 // Where the lanes of a product tile go: the lanes set in mask[v] of vector
@@ -170,12 +210,14 @@ struct Table {
   // gemm (kc rows, from zero or from the partial sums cin[m][...], rows ldc
   // apart) then the chain's pattern on the accumulators, row m (< rows)
   // plus add[m], stored through `map` at chain.final_write + flat0 + m *
-  // plane (the residual operand read likewise from chain.operand). Returns
+  // plane (the residual operand read likewise from chain.operand; a
+  // kRequant's multiplier of row m is mul[m], else mul may be null). Returns
   // false, doing nothing, for a generic chain or a map this ISA cannot
   // store (lanes that are not a prefix, without AVX-512).
   bool (*gemm_fused)(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc,
                      const int32_t* cin, int64_t ldc, const Chain& chain, int64_t flat0,
-                     int64_t plane, int rows, const int32_t* add, const TileMap& map);
+                     int64_t plane, int rows, const int32_t* add, const int32_t* mul,
+                     const TileMap& map);
 
   // The transposed product for small pixel grids (AVX-512 only, else
   // null): lanes are 48 output channels, rows up to 7 pixels. C[m][48] (+)=
@@ -184,11 +226,13 @@ struct Table {
   void (*gemm_t)(const uint32_t* at, const uint32_t* base, const int64_t* koff,
                  const int64_t* pos, int rows, int64_t kc, int32_t* c, bool accumulate);
   // Its epilogue: row m of C (+ add[48]) is pixel pix[m] of output channels
-  // oc0 + [0, noc); flat0 = (n * O + oc0) * plane. Pattern chains store
+  // oc0 + [0, noc) (a kRequant's multipliers mul[48], else mul may be
+  // null); flat0 = (n * O + oc0) * plane. Pattern chains store
   // (scatter) to chain.final_write; generic ones store the values to
   // tmp[lane * plane + pix[m]] for the caller to run the chain on.
   void (*epilogue_t)(const Chain& chain, const int32_t* c, int rows, const int64_t* pix,
-                     int64_t flat0, int64_t plane, int noc, const int32_t* add, int32_t* tmp);
+                     int64_t flat0, int64_t plane, int noc, const int32_t* add,
+                     const int32_t* mul, int32_t* tmp);
 
   // The chain over `rows` rows of a product tile (rows `ldc` apart): row m
   // is output channel c0 + m of image n, its flat index flat0 + m * plane

@@ -212,8 +212,9 @@ __attribute__((target("avx512vbmi"))) bool depthwise_u8(
   const int8_t* operand8 = residual && ch->operand_bytes ? ch->operand_bytes + epi->flat0 : nullptr;
   const int32_t* operand = residual && !operand8 ? ch->operand + epi->flat0 : nullptr;
   const VecI vadd(ch ? epi->add : 0);
+  const VecI vmul(ch ? epi->mul : 0);
   // The value of sums `acc` through the pattern (the residual's operand
-  // `y`).
+  // `y`; a kRequant's multiplier is the plane's).
   const PatternArgs pa(ch ? *ch : Chain());
   const Pattern pattern = ch ? ch->pattern : Pattern::kStore;
   auto value = [&](__m512i acc, VecI y) {
@@ -224,6 +225,7 @@ __attribute__((target("avx512vbmi"))) bool depthwise_u8(
       case Pattern::kClamp: return pattern_value<Pattern::kClamp>(pa, v, y);
       case Pattern::kShiftClamp: return pattern_value<Pattern::kShiftClamp>(pa, v, y);
       case Pattern::kResidual: return pattern_value<Pattern::kResidual>(pa, v, y);
+      case Pattern::kRequant: return pattern_value<Pattern::kRequant>(pa, v, vmul);
       default: return v;  // kStore
     }
   };

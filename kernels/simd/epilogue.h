@@ -54,14 +54,15 @@ struct PatternArgs {
   bool round1, round2;
 };
 
-// The epilogue patterns on one vector, y the residual operand.
+// The epilogue patterns on one vector, y the residual operand (kResidual)
+// or the multiplier (kRequant).
 template <Pattern P>
 inline VecI pattern_value(const PatternArgs& pa, VecI x, VecI y) {
   if (P == Pattern::kStore) return x;
   if (P == Pattern::kClamp) return clampv(x, pa.lo1, pa.hi1);
   VecI v = clampv(pa.round1 ? (x + pa.half1) >> pa.s1 : rs_exact(x, pa.s1), pa.lo1, pa.hi1);
   if (P == Pattern::kShiftClamp) return v;
-  v = v + y;
+  v = P == Pattern::kRequant ? v * y : v + y;
   return clampv(pa.round2 ? (v + pa.half2) >> pa.s2 : rs_exact(v, pa.s2), pa.lo2, pa.hi2);
 }
 
@@ -94,6 +95,14 @@ void run_chain(const Chain& ch, const int32_t* src, int64_t len, int64_t flat, i
         const VecI y = cnt == kLanes ? VecI::load_unaligned(op + j) : load_n(op + j, cnt);
         const VecI v = clampv(rs_exact(x + a, ch.s1), lo1, hi1) + y;
         return clampv(rs_exact(v, ch.s2), lo2, hi2);
+      });
+      return;
+    }
+    case Pattern::kRequant: {
+      const PatternArgs pa(ch);
+      const VecI m(ch.mul_of(c));
+      apply(src, len, dst, [&](VecI x, int64_t, int64_t) {
+        return pattern_value<Pattern::kRequant>(pa, x + a, m);
       });
       return;
     }

@@ -53,7 +53,7 @@ inline void store_compress_bytes(int8_t* p, VecI v, uint32_t mask) {
 template <int NV, Pattern P, bool OutB, bool OpB>
 void gemm_fused_tile(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc,
                      const int32_t* cin, int64_t ldc, const Chain& ch, int64_t flat0,
-                     int64_t plane, int rows, const int32_t* add, const TileMap& map) {
+                     int64_t plane, int rows, const int32_t* add, const int32_t* mul, const TileMap& map) {
 #if defined(__AVX512F__)
   using Reg = __m512i;
 #else
@@ -96,12 +96,13 @@ void gemm_fused_tile(const uint32_t* a, const uint32_t* b, const int64_t* koff, 
   for (int m = 0; m < kMr; ++m) {
     if (m >= rows) break;
     const VecI am(add[m]);
+    const VecI mm(P == Pattern::kRequant ? mul[m] : 0);
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
       const uint32_t mask = map.mask[v];
       if (!mask) continue;
       const int64_t at = m * plane + map.out[v];
-      VecI y(0);
+      VecI y = mm;
 #if defined(__AVX512F__)
       if (P == Pattern::kResidual) y = OpB ? load_expand_bytes(op8 + at, mask) : load_expand(op + at, mask);
       const VecI r = pattern_value<P>(pa, VecI(acc[m][v]) + am, y);
@@ -121,11 +122,11 @@ void gemm_fused_tile(const uint32_t* a, const uint32_t* b, const int64_t* koff, 
 template <Pattern P, bool OutB, bool OpB>
 void gemm_fused_b(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc,
                   const int32_t* cin, int64_t ldc, const Chain& ch, int64_t flat0, int64_t plane,
-                  int rows, const int32_t* add, const TileMap& map) {
+                  int rows, const int32_t* add, const int32_t* mul, const TileMap& map) {
   switch (map.nvec) {
-    case 1: gemm_fused_tile<1, P, OutB, OpB>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map); break;
-    case 2: gemm_fused_tile<2, P, OutB, OpB>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map); break;
-    default: gemm_fused_tile<3, P, OutB, OpB>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map); break;
+    case 1: gemm_fused_tile<1, P, OutB, OpB>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map); break;
+    case 2: gemm_fused_tile<2, P, OutB, OpB>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map); break;
+    default: gemm_fused_tile<3, P, OutB, OpB>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map); break;
   }
 }
 
@@ -134,44 +135,45 @@ void gemm_fused_b(const uint32_t* a, const uint32_t* b, const int64_t* koff, int
 template <Pattern P, bool OutB>
 void gemm_fused_o(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc,
                   const int32_t* cin, int64_t ldc, const Chain& ch, int64_t flat0, int64_t plane,
-                  int rows, const int32_t* add, const TileMap& map) {
+                  int rows, const int32_t* add, const int32_t* mul, const TileMap& map) {
   if constexpr (P == Pattern::kResidual) {
     if (ch.operand_bytes) {
-      gemm_fused_b<P, OutB, true>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map);
+      gemm_fused_b<P, OutB, true>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map);
       return;
     }
   }
-  gemm_fused_b<P, OutB, false>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map);
+  gemm_fused_b<P, OutB, false>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map);
 }
 
 template <Pattern P>
 void gemm_fused_p(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc,
                   const int32_t* cin, int64_t ldc, const Chain& ch, int64_t flat0, int64_t plane,
-                  int rows, const int32_t* add, const TileMap& map) {
+                  int rows, const int32_t* add, const int32_t* mul, const TileMap& map) {
 #if defined(__AVX512F__)
   if (ch.final_bytes) {
-    gemm_fused_o<P, true>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map);
+    gemm_fused_o<P, true>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map);
   } else {
-    gemm_fused_o<P, false>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map);
+    gemm_fused_o<P, false>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map);
   }
 #else
-  gemm_fused_b<P, false, false>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map);
+  gemm_fused_b<P, false, false>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map);
 #endif
 }
 
 bool gemm_fused(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc,
                 const int32_t* cin, int64_t ldc, const Chain& ch, int64_t flat0, int64_t plane,
-                int rows, const int32_t* add, const TileMap& map) {
+                int rows, const int32_t* add, const int32_t* mul, const TileMap& map) {
 #if !defined(__AVX512F__)
   for (int v = 0; v < map.nvec; ++v) {
     if (map.mask[v] & (map.mask[v] + 1)) return false;  // not a prefix
   }
 #endif
   switch (ch.pattern) {
-    case Pattern::kStore: gemm_fused_p<Pattern::kStore>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map); return true;
-    case Pattern::kClamp: gemm_fused_p<Pattern::kClamp>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map); return true;
-    case Pattern::kShiftClamp: gemm_fused_p<Pattern::kShiftClamp>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map); return true;
-    case Pattern::kResidual: gemm_fused_p<Pattern::kResidual>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, map); return true;
+    case Pattern::kStore: gemm_fused_p<Pattern::kStore>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map); return true;
+    case Pattern::kClamp: gemm_fused_p<Pattern::kClamp>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map); return true;
+    case Pattern::kShiftClamp: gemm_fused_p<Pattern::kShiftClamp>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map); return true;
+    case Pattern::kResidual: gemm_fused_p<Pattern::kResidual>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map); return true;
+    case Pattern::kRequant: gemm_fused_p<Pattern::kRequant>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map); return true;
     default: return false;
   }
 }
@@ -244,7 +246,7 @@ inline void store_byte_runs(__m128i* x, int rows, int lanes, int8_t* out, int64_
 
 template <Pattern P, bool OutB, bool OpB>
 void epilogue_t_b(const Chain& ch, const int32_t* c, int rows, const int64_t* pix,
-                  int64_t flat0, int64_t plane, int noc, const int32_t* add, int32_t* tmp) {
+                  int64_t flat0, int64_t plane, int noc, const int32_t* add, const int32_t* mul, int32_t* tmp) {
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   int32_t* dst = P == Pattern::kGeneric ? tmp : OutB ? nullptr : ch.final_write + flat0;
   const int32_t* op = P == Pattern::kResidual && !OpB ? ch.operand + flat0 : nullptr;
@@ -261,6 +263,7 @@ void epilogue_t_b(const Chain& ch, const int32_t* c, int rows, const int64_t* pi
     const __m512i rowoff = _mm512_mullo_epi32(_mm512_add_epi32(lane, _mm512_set1_epi32(v * 16)),
                                               _mm512_set1_epi32(static_cast<int>(plane)));
     const VecI a = VecI::load_unaligned(add + v * 16);
+    const VecI mv = P == Pattern::kRequant ? VecI::load_unaligned(mul + v * 16) : VecI(0);
     // Byte output of pixels in a row (the blocks of a plane): each output
     // channel's run of `rows` bytes by a masked store, after a transpose.
     __m128i bytes_of[8];
@@ -268,7 +271,7 @@ void epilogue_t_b(const Chain& ch, const int32_t* c, int rows, const int64_t* pi
     for (int m = 0; m < rows; ++m) {
       const __m512i idx = _mm512_add_epi32(rowoff, _mm512_set1_epi32(static_cast<int>(pix[m])));
       const VecI x = VecI::load_unaligned(c + m * 48 + v * 16) + a;
-      VecI y(0);
+      VecI y = mv;
       if (P == Pattern::kResidual && OpB) {
         const __m512i w = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), mask, idx, op8, 1);
         y = VecI(_mm512_srai_epi32(_mm512_slli_epi32(w, 24), 24));
@@ -297,36 +300,37 @@ void epilogue_t_b(const Chain& ch, const int32_t* c, int rows, const int64_t* pi
 
 template <Pattern P, bool OutB>
 void epilogue_t_o(const Chain& ch, const int32_t* c, int rows, const int64_t* pix,
-                  int64_t flat0, int64_t plane, int noc, const int32_t* add, int32_t* tmp) {
+                  int64_t flat0, int64_t plane, int noc, const int32_t* add, const int32_t* mul, int32_t* tmp) {
   if constexpr (P == Pattern::kResidual) {
     if (ch.operand_bytes) {
-      epilogue_t_b<P, OutB, true>(ch, c, rows, pix, flat0, plane, noc, add, tmp);
+      epilogue_t_b<P, OutB, true>(ch, c, rows, pix, flat0, plane, noc, add, mul, tmp);
       return;
     }
   }
-  epilogue_t_b<P, OutB, false>(ch, c, rows, pix, flat0, plane, noc, add, tmp);
+  epilogue_t_b<P, OutB, false>(ch, c, rows, pix, flat0, plane, noc, add, mul, tmp);
 }
 
 template <Pattern P>
 void epilogue_t_p(const Chain& ch, const int32_t* c, int rows, const int64_t* pix,
-                  int64_t flat0, int64_t plane, int noc, const int32_t* add, int32_t* tmp) {
+                  int64_t flat0, int64_t plane, int noc, const int32_t* add, const int32_t* mul, int32_t* tmp) {
   if constexpr (P != Pattern::kGeneric) {
     if (ch.final_bytes) {
-      epilogue_t_o<P, true>(ch, c, rows, pix, flat0, plane, noc, add, tmp);
+      epilogue_t_o<P, true>(ch, c, rows, pix, flat0, plane, noc, add, mul, tmp);
       return;
     }
   }
-  epilogue_t_o<P, false>(ch, c, rows, pix, flat0, plane, noc, add, tmp);
+  epilogue_t_o<P, false>(ch, c, rows, pix, flat0, plane, noc, add, mul, tmp);
 }
 
 void epilogue_t(const Chain& ch, const int32_t* c, int rows, const int64_t* pix, int64_t flat0,
-                int64_t plane, int noc, const int32_t* add, int32_t* tmp) {
+                int64_t plane, int noc, const int32_t* add, const int32_t* mul, int32_t* tmp) {
   switch (ch.pattern) {
-    case Pattern::kStore: epilogue_t_p<Pattern::kStore>(ch, c, rows, pix, flat0, plane, noc, add, tmp); break;
-    case Pattern::kClamp: epilogue_t_p<Pattern::kClamp>(ch, c, rows, pix, flat0, plane, noc, add, tmp); break;
-    case Pattern::kShiftClamp: epilogue_t_p<Pattern::kShiftClamp>(ch, c, rows, pix, flat0, plane, noc, add, tmp); break;
-    case Pattern::kResidual: epilogue_t_p<Pattern::kResidual>(ch, c, rows, pix, flat0, plane, noc, add, tmp); break;
-    default: epilogue_t_p<Pattern::kGeneric>(ch, c, rows, pix, flat0, plane, noc, add, tmp); break;
+    case Pattern::kStore: epilogue_t_p<Pattern::kStore>(ch, c, rows, pix, flat0, plane, noc, add, mul, tmp); break;
+    case Pattern::kClamp: epilogue_t_p<Pattern::kClamp>(ch, c, rows, pix, flat0, plane, noc, add, mul, tmp); break;
+    case Pattern::kShiftClamp: epilogue_t_p<Pattern::kShiftClamp>(ch, c, rows, pix, flat0, plane, noc, add, mul, tmp); break;
+    case Pattern::kResidual: epilogue_t_p<Pattern::kResidual>(ch, c, rows, pix, flat0, plane, noc, add, mul, tmp); break;
+    case Pattern::kRequant: epilogue_t_p<Pattern::kRequant>(ch, c, rows, pix, flat0, plane, noc, add, mul, tmp); break;
+    default: epilogue_t_p<Pattern::kGeneric>(ch, c, rows, pix, flat0, plane, noc, add, mul, tmp); break;
   }
 }
 

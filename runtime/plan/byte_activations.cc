@@ -37,26 +37,14 @@ int decide_byte_activations(const Graph& g, const std::vector<std::unique_ptr<St
       const ChainPlan& cp = fused->chain_plan();
       const kernels::Chain shape = cp.shape_only();
       r.out = cp.final_eid;
-      int32_t lo = 0, hi = -1;  // the final values' bounds
-      switch (shape.pattern) {
-        case kernels::Pattern::kClamp:
-        case kernels::Pattern::kShiftClamp:
-          lo = shape.lo1;
-          hi = shape.hi1;
-          break;
-        case kernels::Pattern::kResidual:
-          lo = shape.lo2;
-          hi = shape.hi2;
-          for (size_t k = 0; k < cp.stages.size(); ++k) {
-            if (cp.stages[k].proto.op != StageOp::kBinary) continue;
-            r.operand = cp.stages[k].operand_eid;
-            r.operand_stage = static_cast<int>(k);
-          }
-          break;
-        default:
-          break;
+      if (shape.pattern == kernels::Pattern::kResidual) {
+        for (size_t k = 0; k < cp.stages.size(); ++k) {
+          if (cp.stages[k].proto.op != StageOp::kBinary) continue;
+          r.operand = cp.stages[k].operand_eid;
+          r.operand_stage = static_cast<int>(k);
+        }
       }
-      r.bounded = lo >= -128 && hi <= 127 && lo <= hi;
+      r.bounded = shape.int8_values();
       // Data read in place by a chain stage by stage: never bytes.
       x_ok = !r.x_in_place || shape.pattern != kernels::Pattern::kGeneric;
     } else {

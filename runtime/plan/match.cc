@@ -122,6 +122,42 @@ class Matcher {
       ++*used;
       link = out;
     }
+    trim_to_pattern(chain, nodes, acc, used);
+  }
+
+  // The chain's pattern when it is cut to its first `len` stages (and only
+  // the last value stored).
+  static kernels::Chain pattern_of(const ChainPlan& chain, size_t len) {
+    ChainPlan cut;
+    cut.stages.assign(chain.stages.begin(), chain.stages.begin() + static_cast<long>(len));
+    for (StagePlan& st : cut.stages) st.write_eid = kNoEntry;
+    if (len > 0) {
+      cut.stages.back().write_eid = chain.final_eid;
+    } else {
+      cut.source_write_eid = chain.final_eid;
+    }
+    return cut.shape_only();
+  }
+
+  // A chain without a pattern runs stage by stage and keeps its values
+  // int32. When a shorter one has a pattern that bounds them to int8 (a
+  // requantisation followed by the scaling of a residual add, say), the
+  // group ends there and the nodes after it start the next step.
+  static void trim_to_pattern(ChainPlan* chain, std::vector<uint32_t>* nodes,
+                              std::vector<Access>* acc, size_t* used) {
+    const size_t n = chain->stages.size();
+    if (n < 2 || pattern_of(*chain, n).pattern != kernels::Pattern::kGeneric) return;
+    for (size_t len = n - 1; len >= 1; --len) {
+      if (!pattern_of(*chain, len).int8_values()) continue;
+      chain->stages.resize(len);
+      chain->final_eid = chain->stages.back().write_eid;
+      nodes->resize(nodes->size() - (n - len));
+      acc->erase(std::remove_if(acc->begin(), acc->end(),
+                                [&](const Access& a) { return a.stage >= static_cast<int>(len); }),
+                 acc->end());
+      *used -= n - len;
+      return;
+    }
   }
 
   // The stage node `nid` is when it continues a chain whose value is entry

@@ -908,6 +908,140 @@ TEST_CASE("byte activations between convolutions equal the scalar executor", "[f
   }
 }
 
+// The quantizer's requantisation (python/cvm/quantize): conv2d, a shift to
+// 16 bits, a per-channel (or single) multiplier, a shift to 8 bits, relu or
+// not; and its residual add of two int8 entries each scaled by a multiplier
+// ((a * Ma + b * Mb) >> s). Multipliers up to 16 bits, node orders, heads
+// and storage plans at random: the kRequant
+// epilogue and the scaled-add step against the scalar executor.
+TEST_CASE("requantisation by per-channel multipliers and scaled adds equal the scalar executor",
+          "[fast]") {
+  std::mt19937 rng(4242);
+  int tested = 0, with_bytes = 0;
+  for (int iter = 0; iter < 240; ++iter) {
+    ModelBuilder b;
+    const int64_t n = pick(rng, 1, 2), c = pick(rng, 1, 9), o = pick(rng, 1, 24);
+    const int64_t h = pick(rng, 2, iter % 4 == 0 ? 30 : 12), w = pick(rng, 2, 30);
+    const int x = b.data({n, c, h, w}, 8);
+    std::string what = "requant n" + std::to_string(n) + " c" + std::to_string(c) + " o" +
+                       std::to_string(o) + " " + std::to_string(h) + "x" + std::to_string(w);
+    int tag = 0;
+    std::vector<std::vector<int>> reads;  // each node with several inputs, then its inputs
+    auto multiplier = [&](int64_t channels) {
+      const std::string t = std::to_string(tag++);
+      const bool one = pick(rng, 0, 3) == 0;
+      const int32_t bound = pick(rng, 0, 1) ? 32767 : 300;
+      return b.param("m" + t, one ? std::vector<int64_t>{1} : std::vector<int64_t>{channels, 1, 1},
+                     16, random_values(rng, one ? 1 : channels, bound));
+    };
+    auto requant = [&](int in, const std::vector<int64_t>& s, bool relu) {
+      // Precisions: at most 16 + 16 bits for the product (the models'
+      // limit of 32: the product never wraps).
+      const int shifted = b.op("cvm_right_shift",
+                               {{"precision", std::to_string(pick(rng, 0, 4) == 0 ? pick(rng, 9, 16) : 16)},
+                                {"shift_bit", std::to_string(pick(rng, 1, 5))}},
+                               {in}, s);
+      const int m = multiplier(s[1]);
+      int y = pick(rng, 0, 1) ? b.op("broadcast_mul", {}, {shifted, m}, s)
+                              : b.op("broadcast_mul", {}, {m, shifted}, s);
+      reads.push_back({y, shifted, m});
+      y = b.op("cvm_right_shift",
+               {{"precision", std::to_string(pick(rng, 0, 5) == 0 ? pick(rng, 2, 8) : 8)},
+                {"shift_bit", std::to_string(pick(rng, 6, 26))}},
+               {y}, s);
+      return relu ? b.op("relu", {}, {y}, s) : y;
+    };
+    auto conv = [&](int in, int64_t ci, int64_t co, std::vector<int64_t>* s, bool depthwise) {
+      const int64_t k = pick(rng, 0, 1) ? 3 : 1, stride = pick(rng, 0, 3) == 0 ? 2 : 1;
+      const int64_t pad = k / 2, groups = depthwise ? ci : 1;
+      const std::string t = std::to_string(tag++);
+      const int wt = b.param("w" + t, {co, ci / groups, k, k}, 8,
+                             random_values(rng, co * (ci / groups) * k * k, 127));
+      const int bias = b.param("b" + t, {co}, 20, random_values(rng, co, 300000));
+      *s = {(*s)[0], co, ((*s)[2] + 2 * pad - k) / stride + 1, ((*s)[3] + 2 * pad - k) / stride + 1};
+      what += std::string(depthwise ? " dw" : " conv") + std::to_string(k) + "s" + std::to_string(stride);
+      const int y = b.op("conv2d",
+                         {{"channels", std::to_string(co)}, {"kernel_size", shape_attr(k, k)},
+                          {"strides", shape_attr(stride, stride)}, {"padding", shape_attr(pad, pad)},
+                          {"groups", std::to_string(groups)}, {"use_bias", "True"}},
+                         {in, wt, bias}, *s);
+      reads.push_back({y, in, wt, bias});
+      return y;
+    };
+    std::vector<int64_t> s{n, c, h, w};
+    const int a = requant(conv(x, c, o, &s, false), s, true);
+    const std::vector<int64_t> sa = s;
+    int y = requant(conv(a, o, o, &s, pick(rng, 0, 2) == 0), s, pick(rng, 0, 3) == 0);
+    int sum = y;
+    if (s == sa && pick(rng, 0, 4) != 0) {
+      // (y * Ma + a * Mb) >> s, the two products in either order.
+      const int ma = multiplier(o), mb = multiplier(o);
+      int pa = -1, pb = -1;
+      if (pick(rng, 0, 1)) {
+        pa = b.op("broadcast_mul", {}, {y, ma}, s);
+        pb = b.op("broadcast_mul", {}, {a, mb}, s);
+      } else {
+        pb = b.op("broadcast_mul", {}, {a, mb}, s);
+        pa = b.op("broadcast_mul", {}, {y, ma}, s);
+      }
+      reads.push_back({pa, y, ma});
+      reads.push_back({pb, a, mb});
+      sum = b.op(pick(rng, 0, 1) ? "elemwise_add" : "broadcast_add", {},
+                 pick(rng, 0, 1) ? std::vector<int>{pa, pb} : std::vector<int>{pb, pa}, s);
+      y = b.op("cvm_right_shift",
+               {{"precision", std::to_string(pick(rng, 0, 4) == 0 ? pick(rng, 9, 16) : 8)},
+                {"shift_bit", std::to_string(pick(rng, 8, 20))}},
+               {sum}, s);
+      if (pick(rng, 0, 2) != 0) y = b.op("relu", {}, {y}, s);
+      what += " scaled add";
+    }
+    const int z = requant(conv(y, o, pick(rng, 1, 12), &s, false), s, true);
+    switch (pick(rng, 0, 5)) {
+      case 0: b.set_heads({z, a}); what += " head a"; break;
+      case 1: b.set_heads({z, y}); what += " head y"; break;
+      case 2: if (sum != y) { b.set_heads({z, sum}); what += " head sum"; } break;
+      default: break;
+    }
+    const int mode = iter % 3;
+    if (mode == 1) {
+      // Element-wise nodes in place on their first operand's pool (the
+      // parameters' aside).
+      for (int i = x + 1; i <= z; ++i) {
+        const std::string& op = b.op_name(i);
+        if (op == "cvm_right_shift" || op == "relu") b.set_storage(i, b.storage(i - 1));
+      }
+      what += " in place";
+    } else if (mode == 2) {
+      const int pools = static_cast<int>(pick(rng, 2, 6));
+      for (int i = 0; i <= z; ++i) {
+        if (pick(rng, 0, 2) != 0) b.set_storage(i, static_cast<int>(pick(rng, 0, pools)));
+      }
+      // These may not write where their inputs are (the model would not
+      // load).
+      for (const std::vector<int>& r : reads) {
+        for (size_t k = 1; k < r.size(); ++k) {
+          if (b.storage(r[0]) == b.storage(r[k])) b.set_storage(r[0], 100 + r[0]);
+        }
+      }
+      what += " random storage";
+    }
+    std::vector<std::vector<int32_t>> in;
+    for (int k = 0; k < 3; ++k) in.push_back(input_values(rng, n * c * h * w, 127));
+    if (!same_as_scalar(b, in, what)) continue;
+    ++tested;
+    if (cvm::detected_isa() >= cvm::Isa::kAvx512) {
+      IsaGuard guard;
+      const Runs got = run_model(b, {in[0]}, cvm::Isa::kAvx512, 2);
+      if (got.plan.find("byte entries 0") == std::string::npos) ++with_bytes;
+    }
+  }
+  CHECK(tested >= 200);
+  if (cvm::detected_isa() >= cvm::Isa::kAvx512) {
+    WARN("plans with byte entries: " << with_bytes << " of " << tested);
+    CHECK(with_bytes >= tested / 2);
+  }
+}
+
 // concatenate (any rank and axis, negative ones included, 1 to 4 inputs in any
 // order) and upsampling (scales 1 to 3), then a few element-wise nodes; half
 // the graphs with random storage plans (inputs sharing the output's storage

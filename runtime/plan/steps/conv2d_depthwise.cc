@@ -103,6 +103,7 @@ class DepthwiseStep : public ByteStep {
         epi.chain = &chain8;
         epi.flat0 = i * conv_.pixels();
         epi.add = add;
+        epi.mul = chain.pattern == kernels::Pattern::kRequant ? chain.mul_of(c) : 0;
         // Byte data: never declined.
         const int8_t* src8 =
             x_bytes_ ? reinterpret_cast<const int8_t*>(x) + i * conv_.h * conv_.w : nullptr;

@@ -123,11 +123,13 @@ class ConvGemmStep : public ByteStep {
   }
   size_t thread_words() const override {
     // Packed window, offsets (int64), then tile accumulators or row scratch
-    // (transposed: accumulators, values for a generic chain, added values).
+    // (transposed: accumulators, values for a generic chain, added values,
+    // multipliers).
     const int64_t rest =
         transposed_
-            ? std::max(ceil_div(conv_.pixels(), 7) * 7 * 48 + 48 * conv_.pixels() + 48, pg_.wp)
-            : std::max(ob_ * t_->mr * nb_, pg_.wp) + t_->mr;
+            ? std::max(ceil_div(conv_.pixels(), 7) * 7 * 48 + 48 * conv_.pixels() + 2 * 48,
+                       pg_.wp)
+            : std::max(ob_ * t_->mr * nb_, pg_.wp) + 2 * t_->mr;
     return static_cast<size_t>(max_window_words() + 2 + 2 * k_ + rest);
   }
   const char* kind() const override { return "conv_gemm"; }
@@ -266,6 +268,7 @@ class ConvGemmStep : public ByteStep {
       int32_t* c = reinterpret_cast<int32_t*>(koff + k_);
       int32_t* tmp = c + pblocks * 7 * 48;
       int32_t* add = tmp + 48 * pixels;
+      int32_t* mul = add + 48;
       int64_t& cur = image[static_cast<size_t>(thread)].n;
       const uint32_t* base = cur < 0 ? nullptr : packed ? packed + cur * w.words : scratch;
       for (int64_t u = b; u < e; ++u) {
@@ -281,6 +284,9 @@ class ConvGemmStep : public ByteStep {
           add[l] = l < noc ? static_cast<int32_t>(static_cast<uint32_t>(bias[oc0 + l]) -
                                                   static_cast<uint32_t>(comp_[oc0 + l]))
                            : 0;
+          mul[l] = l < noc && chain.pattern == kernels::Pattern::kRequant
+                       ? chain.mul_of(oc0 + l)
+                       : 0;
         }
         for (int64_t k0 = 0; k0 < k_; k0 += kct_) {
           const int64_t kc = std::min(kct_, k_ - k0);
@@ -295,7 +301,7 @@ class ConvGemmStep : public ByteStep {
         for (int64_t pb = pb0; pb < pb1; ++pb) {
           const int rows = static_cast<int>(std::min<int64_t>(7, pixels - pb * 7));
           t_->epilogue_t(chain, c + pb * 7 * 48, rows, pix_.data() + pb * 7, flat0, pixels, noc,
-                         add, tmp);
+                         add, mul, tmp);
         }
         if (chain.pattern == kernels::Pattern::kGeneric) {
           const int64_t p0 = pb0 * 7, p1 = std::min(pixels, pb1 * 7);
@@ -417,6 +423,7 @@ class ConvGemmStep : public ByteStep {
     const int64_t mr = t_->mr;
     int32_t* ctile = reinterpret_cast<int32_t*>(scratch);
     int32_t* add = ctile + ob_ * mr * nb_;
+    int32_t* mul = add + mr;
     const uint32_t* b = base + p0;
     const int64_t pixels = conv_.pixels();
     const bool fused = chain.pattern != kernels::Pattern::kGeneric;
@@ -436,10 +443,11 @@ class ConvGemmStep : public ByteStep {
           for (int m = 0; m < rows; ++m) {
             add[m] = static_cast<int32_t>(static_cast<uint32_t>(bias[oc0 + m]) -
                                           static_cast<uint32_t>(comp_[oc0 + m]));
+            if (chain.pattern == kernels::Pattern::kRequant) mul[m] = chain.mul_of(oc0 + m);
           }
           // The last chunk with the epilogue on the registers.
           if (fused && t_->gemm_fused(a, b, koff + k0, kc, k0 > 0 ? c : nullptr, nb_, chain,
-                                      (n * conv_.o + oc0) * pixels, pixels, rows, add, map)) {
+                                      (n * conv_.o + oc0) * pixels, pixels, rows, add, mul, map)) {
             continue;
           }
         }
