@@ -291,6 +291,11 @@ struct Table {
   void (*split_phases)(const int32_t* src, int64_t count, int64_t s, int32_t* dst,
                        int64_t phase_stride);
 
+  // out[i] = a[i] * ka + b[i] * kb for i < len (wrapping), a (b) read as
+  // int8 values from a8 (b8) where that is set.
+  void (*scale_add)(const int32_t* a, const int8_t* a8, int32_t ka, const int32_t* b,
+                    const int8_t* b8, int32_t kb, int64_t len, int32_t* out);
+
   // y[i] = the wrapping sum (max = false) or the max of x[i * inner .. + inner)
   // for i < rows (inner >= 1).
   void (*reduce_rows)(const int32_t* x, int64_t rows, int64_t inner, bool max, int32_t* y);

@@ -57,6 +57,7 @@ Table make_table() {
 #endif
   t.gemm = gemm;
   t.chain = run_chain;
+  t.scale_add = scale_add;
   t.epilogue = epilogue;
   t.gemm_fused = gemm_fused;
 #if defined(__AVX512F__)

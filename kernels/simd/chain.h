@@ -61,3 +61,28 @@ void chain_vector(const Chain& ch, const int32_t* src, int64_t len, int64_t flat
   if (j < len) chain_scalar(ch, src + j, len - j, flat + j, n, c, add);
 }
 
+
+// Table::scale_add.
+inline VecI load_int8(const int8_t* p) {
+#if defined(__AVX512F__)
+  return VecI(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+#else
+  return VecI(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+#endif
+}
+
+void scale_add(const int32_t* a, const int8_t* a8, int32_t ka, const int32_t* b, const int8_t* b8,
+               int32_t kb, int64_t len, int32_t* out) {
+  const VecI va(ka), vb(kb);
+  int64_t j = 0;
+  for (; j + kLanes <= len; j += kLanes) {
+    const VecI x = a8 ? load_int8(a8 + j) : VecI::load_unaligned(a + j);
+    const VecI y = b8 ? load_int8(b8 + j) : VecI::load_unaligned(b + j);
+    (x * va + y * vb).store_unaligned(out + j);
+  }
+  for (; j < len; ++j) {
+    const uint32_t x = static_cast<uint32_t>(a8 ? int32_t{a8[j]} : a[j]);
+    const uint32_t y = static_cast<uint32_t>(b8 ? int32_t{b8[j]} : b[j]);
+    out[j] = static_cast<int32_t>(x * static_cast<uint32_t>(ka) + y * static_cast<uint32_t>(kb));
+  }
+}

@@ -99,6 +99,9 @@ class Matcher {
     for (size_t j = next; j < order_.size(); ++j) {
       if (chain->stages.size() >= static_cast<size_t>(kernels::kMaxStages)) break;
       const uint32_t nid = order_[j];
+      // A scaled add is a step of its own (unless it starts this one: a
+      // chain step after the scaled add step declined).
+      if ((j != next || !nodes->empty()) && scaled_add_shape(j, nullptr, nullptr)) break;
       StagePlan st;
       int64_t operand = kNoEntry;
       if (!stage_for(nid, link, link_shape, planes_allowed, &st, &operand)) break;
@@ -243,9 +246,12 @@ class Matcher {
       case KernelInfo::Kind::kReduce: return try_reduce(nid, k, out, used, acc);
       case KernelInfo::Kind::kConcat: return try_concat(nid, k, out, used, acc);
       case KernelInfo::Kind::kUpsampling: return try_upsampling(nid, k, out, used, acc);
+      case KernelInfo::Kind::kBinary:
+        if (auto step = try_scaled_add(i, used, acc)) return step;
+        acc->clear();
+        return try_chain(i, out, used, acc);
       case KernelInfo::Kind::kClamp:
-      case KernelInfo::Kind::kRightShift:
-      case KernelInfo::Kind::kBinary: return try_chain(i, out, used, acc);
+      case KernelInfo::Kind::kRightShift: return try_chain(i, out, used, acc);
       default: return nullptr;
     }
   }
@@ -477,6 +483,77 @@ class Matcher {
     acc->push_back({out, Access::kWriteWhole, -1});
     *used = 1;
     return make_reduce_step(nid, t_, x, out, rows, inner, k.reduce_max);
+  }
+
+  // Node nid as x * multiplier, one multiplier value per plane of x (whose
+  // shape is `os`).
+  bool product(uint32_t nid, const Shape& os, ScaledTerm* term) const {
+    const GraphNode& node = graph_.nodes[nid];
+    const KernelInfo k = node.op->kernel_info();
+    if (node.num_outputs != 1 || node.inputs.size() != 2 || k.kind != KernelInfo::Kind::kBinary ||
+        k.binary != KernelInfo::Binary::kMul || shape(graph_.entry_id(nid, 0)) != os) {
+      return false;
+    }
+    for (const EntryRef& e : node.inputs) {
+      StagePlan st;
+      int64_t operand = kNoEntry;
+      if (shape(eid(e)) != os || !stage_for(nid, eid(e), os, true, &st, &operand) ||
+          st.proto.mode != OperandMode::kPlane) {
+        continue;
+      }
+      if (term) *term = ScaledTerm{eid(e), operand, st.proto.stride_n, st.proto.stride_c};
+      return true;
+    }
+    return false;
+  }
+
+  // Whether nodes j, j + 1, j + 2 are the quantizer's residual add: two
+  // products by per-plane multipliers, then their sum (4-D, one shape).
+  bool scaled_add_shape(size_t j, ScaledTerm* a, ScaledTerm* b) const {
+    if (j + 2 >= order_.size()) return false;
+    const uint32_t na = order_[j], nb = order_[j + 1], ns = order_[j + 2];
+    const GraphNode& sum = graph_.nodes[ns];
+    const KernelInfo k = sum.op->kernel_info();
+    if (sum.num_outputs != 1 || sum.inputs.size() != 2 || k.kind != KernelInfo::Kind::kBinary ||
+        k.binary != KernelInfo::Binary::kAdd) {
+      return false;
+    }
+    const int64_t pa = graph_.entry_id(na, 0), pb = graph_.entry_id(nb, 0);
+    const int64_t s0 = eid(sum.inputs[0]), s1 = eid(sum.inputs[1]);
+    if (!((s0 == pa && s1 == pb) || (s0 == pb && s1 == pa))) return false;
+    const Shape& os = shape(graph_.entry_id(ns, 0));
+    return os.size() == 4 && product(na, os, a) && product(nb, os, b);
+  }
+
+  // The scaled add (steps/scaled_add.cc) when the storage plan lets it read
+  // both data and multipliers as the plain nodes would: b's data after a's
+  // product is written, a's product after b's is, the multipliers all along.
+  std::unique_ptr<Step> try_scaled_add(size_t i, size_t* used, std::vector<Access>* acc) {
+    ScaledTerm a, b;
+    if (!scaled_add_shape(i, &a, &b)) return nullptr;
+    const uint32_t na = order_[i], nb = order_[i + 1], ns = order_[i + 2];
+    const int64_t pa = graph_.entry_id(na, 0), pb = graph_.entry_id(nb, 0);
+    const int64_t out = graph_.entry_id(ns, 0);
+    if (sid(pa) == sid(b.x) || sid(pa) == sid(pb) || sid(pa) == sid(b.mul)) return nullptr;
+    std::set<int> readonly{sid(a.mul), sid(b.mul)}, written{sid(pa), sid(pb), sid(out)};
+    if (readonly.count(sid(out))) return nullptr;
+    acc->push_back({a.x, Access::kRead, -1});
+    acc->back().data = true;
+    acc->push_back({a.mul, Access::kRead, -1});
+    acc->push_back({b.x, Access::kRead, -1});
+    acc->back().data = true;
+    acc->push_back({b.mul, Access::kRead, -1});
+    // The products' writes are candidates -2 and -3 (ScaledAddStep::leave_out).
+    acc->push_back({pa, Access::kWriteWhole, 0, -2});
+    acc->push_back({pb, Access::kWriteWhole, 0, -3});
+    acc->push_back({out, Access::kWriteWhole, 0});
+    ChainPlan chain;
+    chain.source_write_eid = out;
+    chain.final_eid = out;
+    std::vector<uint32_t> nodes{na, nb, ns};
+    *used = 3;
+    extend_chain(i + 3, out, true, &readonly, &written, &chain, &nodes, acc, used);
+    return make_scaled_add_step(std::move(nodes), graph_, t_, a, b, std::move(chain), shape(out));
   }
 
   std::unique_ptr<Step> try_chain(size_t i, int64_t out, size_t* used, std::vector<Access>* acc) {

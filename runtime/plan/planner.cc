@@ -56,14 +56,7 @@ std::unique_ptr<Plan> make_plan(const Graph& graph, const kernels::Table* table,
   // write of a fused step.
   Timeline timeline(graph, matched.accesses);
   const std::vector<const Access*> skipped = timeline.skip_writes();
-  for (const Access* a : skipped) {
-    ChainPlan& chain = steps[a->step]->fused()->chain_plan();
-    if (a->stage < 0) {
-      chain.source_write_eid = kNoEntry;
-    } else {
-      chain.stages[static_cast<size_t>(a->stage)].write_eid = kNoEntry;
-    }
-  }
+  for (const Access* a : skipped) steps[a->step]->fused()->leave_out(a->stage);
   plan->summary.skipped_writes = static_cast<int>(skipped.size());
 
   // 3. Byte activations, on the same timeline.

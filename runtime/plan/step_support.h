@@ -91,6 +91,16 @@ class FusedStep : public Step {
   explicit FusedStep(ChainPlan chain) : chain_(std::move(chain)) {}
   FusedStep* fused() override { return this; }
   ChainPlan& chain_plan() { return chain_; }
+  // The planner leaves out the write of candidate `stage` (its Access::stage:
+  // -1 the source's own entry, else a chain stage's; steps with other
+  // candidates number them below -1).
+  virtual void leave_out(int stage) {
+    if (stage < 0) {
+      chain_.source_write_eid = kNoEntry;
+    } else {
+      chain_.stages[static_cast<size_t>(stage)].write_eid = kNoEntry;
+    }
+  }
   std::vector<bool> stored() const override {
     std::vector<bool> out;
     const size_t n = nodes().size();

@@ -60,6 +60,18 @@ std::unique_ptr<Step> make_concatenate_step(uint32_t nid, std::vector<int64_t> i
 std::unique_ptr<Step> make_upsampling_step(uint32_t nid, int64_t x, int64_t y, int64_t planes,
                                            int64_t h, int64_t w, int64_t scale);
 
+// One term of a scaled add: entry x times the multiplier entry `mul`, whose
+// value for plane (n, c) is mul[n * stride_n + c * stride_c].
+struct ScaledTerm {
+  int64_t x = -1, mul = -1;
+  int64_t stride_n = 0, stride_c = 0;
+};
+// steps/scaled_add.cc: nodes = the two products (in node order, `a` the
+// first one's), their sum, then the chain's nodes; `shape` 4-D.
+std::unique_ptr<Step> make_scaled_add_step(std::vector<uint32_t> nodes, const Graph& g,
+                                           const kernels::Table* t, ScaledTerm a, ScaledTerm b,
+                                           ChainPlan chain, const Shape& shape);
+
 // steps/reduce.cc
 std::unique_ptr<Step> make_reduce_step(uint32_t nid, const kernels::Table* t, int64_t x_eid,
                                        int64_t y_eid, int64_t rows, int64_t inner, bool max);

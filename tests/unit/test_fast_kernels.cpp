@@ -49,6 +49,7 @@ struct Runs {
   std::string load_message;
   std::vector<std::vector<std::vector<int32_t>>> heads;
   std::string plan;
+  std::vector<std::string> steps;  // Model::plan_steps()
 };
 
 Runs run_model(const ModelBuilder& b, const std::vector<std::vector<int32_t>>& inputs,
@@ -65,6 +66,7 @@ Runs run_model(const ModelBuilder& b, const std::vector<std::vector<int32_t>>& i
   }
   m->set_threads(threads);
   r.plan = m->plan_summary();
+  r.steps = m->plan_steps();
   for (const auto& in : inputs) r.heads.push_back(m->run(in));
   return r;
 }
@@ -917,7 +919,7 @@ TEST_CASE("byte activations between convolutions equal the scalar executor", "[f
 TEST_CASE("requantisation by per-channel multipliers and scaled adds equal the scalar executor",
           "[fast]") {
   std::mt19937 rng(4242);
-  int tested = 0, with_bytes = 0;
+  int tested = 0, with_bytes = 0, scaled_adds = 0, fused_adds = 0;
   for (int iter = 0; iter < 240; ++iter) {
     ModelBuilder b;
     const int64_t n = pick(rng, 1, 2), c = pick(rng, 1, 9), o = pick(rng, 1, 24);
@@ -1034,8 +1036,25 @@ TEST_CASE("requantisation by per-channel multipliers and scaled adds equal the s
       const Runs got = run_model(b, {in[0]}, cvm::Isa::kAvx512, 2);
       if (got.plan.find("byte entries 0") == std::string::npos) ++with_bytes;
     }
+    if (sum != y) {
+      // The scaled add's step, fused unless a product is read (here: never)
+      // or the storage plan keeps a product's write.
+      IsaGuard guard;
+      const Runs got = run_model(b, {in[0]}, fast_levels().back(), 1);
+      for (const std::string& step : got.steps) {
+        if (step.rfind("scaled_add ", 0) != 0) continue;
+        ++scaled_adds;
+        const size_t second = step.find(' ', step.find(' ') + 1);
+        if (step.substr(0, step.find(' ', second + 1)).find("(stored)") == std::string::npos) {
+          ++fused_adds;
+        }
+      }
+    }
   }
   CHECK(tested >= 200);
+  WARN("scaled add steps: " << scaled_adds << ", fused " << fused_adds);
+  CHECK(scaled_adds >= 80);
+  CHECK(fused_adds >= scaled_adds / 2);
   if (cvm::detected_isa() >= cvm::Isa::kAvx512) {
     WARN("plans with byte entries: " << with_bytes << " of " << tested);
     CHECK(with_bytes >= tested / 2);
