@@ -61,6 +61,7 @@ enum class Pattern : uint8_t {
   kResidual,    // y = clamp(rs(clamp(rs(x, s1), lo1, hi1) + operand[i], s2), lo2, hi2)
   kRequant,     // y = clamp(rs(clamp(rs(x, s1), lo1, hi1) * mul[c], s2), lo2, hi2), the
                 // product wrapping: a per-channel (or one) multiplier between two shifts
+                // (s1 = 0: no first shift)
 };
 
 struct Chain {

@@ -60,7 +60,12 @@ template <Pattern P>
 inline VecI pattern_value(const PatternArgs& pa, VecI x, VecI y) {
   if (P == Pattern::kStore) return x;
   if (P == Pattern::kClamp) return clampv(x, pa.lo1, pa.hi1);
-  VecI v = clampv(pa.round1 ? (x + pa.half1) >> pa.s1 : rs_exact(x, pa.s1), pa.lo1, pa.hi1);
+  VecI v;
+  if (P == Pattern::kRequant && pa.s1 == 0) {
+    v = clampv(x, pa.lo1, pa.hi1);
+  } else {
+    v = clampv(pa.round1 ? (x + pa.half1) >> pa.s1 : rs_exact(x, pa.s1), pa.lo1, pa.hi1);
+  }
   if (P == Pattern::kShiftClamp) return v;
   v = P == Pattern::kRequant ? v * y : v + y;
   return clampv(pa.round2 ? (v + pa.half2) >> pa.s2 : rs_exact(v, pa.s2), pa.lo2, pa.hi2);
