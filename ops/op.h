@@ -75,6 +75,12 @@ struct KernelInfo {
     kReduce,      // sum or max (reduce_max) over axes (exclude_axes: all others)
     kConcat,      // concatenate (axis)
     kUpsampling,  // nearest-neighbour upsampling of NCHW data (scale)
+    kTranspose,   // transpose (axes; transpose_axes() resolves them)
+    kStridedSlice,  // strided_slice (slice_begin, slice_end, slice_stride;
+                    // strided_slice_axes() resolves them)
+    kCopy,        // the input's values in the same order under another shape
+                  // (reshape, flatten, squeeze, expand_dims); when the output
+                  // shares the input's storage, nothing to do
   };
   enum class Binary { kAdd, kSub, kMul, kMax };
   Kind kind = Kind::kNone;
@@ -93,12 +99,38 @@ struct KernelInfo {
   // kReduce: max (else sum) over the axes the kernel resolves: `axes` as
   // listed, or all the others when exclude_axes.
   bool reduce_max = false, exclude_axes = false;
+  // kReduce and kTranspose: the axes attribute as listed.
   std::vector<int64_t> axes;
+  // kStridedSlice: the begin, end and stride attributes as listed.
+  std::vector<int64_t> slice_begin, slice_end, slice_stride;
   // kConcat: the axis attribute as given (may be negative).
   int64_t axis = 0;
   // kUpsampling: the scale.
   int64_t scale = 0;
 };
+
+// How transpose and strided_slice resolve their attributes for given data
+// (ops/transform.cc); the planner builds its copies from the same answers.
+
+// transpose of data of rank `ndim`: the input dim each output dim walks
+// (`axes` as listed, negative ones counted from the end; none: reversed).
+// Empty when `axes` lists another number of dims (the shape rule rejects
+// that).
+std::vector<int64_t> transpose_axes(const std::vector<int64_t>& axes, size_t ndim);
+
+// strided_slice, one axis: the first source index, the source step per
+// output index, and the number of output indices.
+struct AxisSlice {
+  int64_t begin;
+  int64_t stride;
+  int64_t size;
+};
+// Per axis of data of shape `d`, from begin, end and stride as listed.
+// `check` applies the shape rule's verifications (throwing code 1) and
+// computes the sizes; without it only begin and stride are set.
+std::vector<AxisSlice> strided_slice_axes(const Shape& d, const std::vector<int64_t>& begin,
+                                          const std::vector<int64_t>& end,
+                                          const std::vector<int64_t>& stride, bool check);
 
 class Operator {
  public:

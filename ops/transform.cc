@@ -110,6 +110,11 @@ class CopyOp : public TransformOp {
   using TransformOp::TransformOp;
   uint32_t num_inputs(uint32_t) const override { return 1; }
   bool in_place_allowed() const override { return true; }
+  KernelInfo kernel_info() const override {
+    KernelInfo k;
+    k.kind = KernelInfo::Kind::kCopy;
+    return k;
+  }
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
            Workspace&) const override {
     if (in[0].data == out[0].data) return;
@@ -517,6 +522,12 @@ class Transpose : public TransformOp {
     out.assign(1, o);
   }
 
+  KernelInfo kernel_info() const override {
+    KernelInfo k;
+    k.kind = KernelInfo::Kind::kTranspose;
+    k.axes = axes_;
+    return k;
+  }
 
   // Output dim j walks input dim axes[j] (reversed order without axes).
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
@@ -525,12 +536,9 @@ class Transpose : public TransformOp {
     const Shape& ys = out[0].shape;
     const size_t ndim = ys.size();
     const std::vector<int64_t> xst = strides_of(xs);
+    const std::vector<int64_t> axes = transpose_axes(axes_, ndim);
     std::vector<int64_t> step(ndim);  // input stride of each output dim
-    for (size_t j = 0; j < ndim; ++j) {
-      int64_t a = axes_.empty() ? static_cast<int64_t>(ndim - 1 - j) : axes_[j];
-      if (a < 0) a += static_cast<int64_t>(ndim);
-      step[j] = xst[a];
-    }
+    for (size_t j = 0; j < ndim; ++j) step[j] = xst[static_cast<size_t>(axes[j])];
     gather_strided(in[0].data, out[0].data, ys, 0, step);
   }
 
@@ -539,12 +547,6 @@ class Transpose : public TransformOp {
 };
 
 // ---------------------------------------------------------- strided_slice
-
-struct AxisSlice {
-  int64_t begin;   // first source index taken
-  int64_t stride;  // source step per output index
-  int64_t size;    // number of output indices
-};
 
 class StridedSlice : public TransformOp {
  public:
@@ -558,18 +560,26 @@ class StridedSlice : public TransformOp {
   uint32_t num_inputs(uint32_t) const override { return 1; }
 
   void infer_shape(std::vector<Shape>& in, std::vector<Shape>& out) const override {
-    const std::vector<AxisSlice> plan = slices(in[0], true);
+    const std::vector<AxisSlice> plan = strided_slice_axes(in[0], begin_, end_, stride_, true);
     Shape o(plan.size());
     for (size_t i = 0; i < plan.size(); ++i) o[i] = plan[i].size;
     out.assign(1, o);
   }
 
+  KernelInfo kernel_info() const override {
+    KernelInfo k;
+    k.kind = KernelInfo::Kind::kStridedSlice;
+    k.slice_begin = begin_;
+    k.slice_end = end_;
+    k.slice_stride = stride_;
+    return k;
+  }
 
   void run(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
            Workspace&) const override {
     const Shape& xs = in[0].shape;
     const Shape& ys = out[0].shape;
-    const std::vector<AxisSlice> plan = slices(xs, false);
+    const std::vector<AxisSlice> plan = strided_slice_axes(xs, begin_, end_, stride_, false);
     const std::vector<int64_t> xst = strides_of(xs);
     int64_t base = 0;
     std::vector<int64_t> step(ys.size());
@@ -581,46 +591,6 @@ class StridedSlice : public TransformOp {
   }
 
  private:
-  // Per axis of `d`: missing begin/end/stride entries are 0, d[i] and 1;
-  // negative begin/end count from the end; both are clamped to [0, d] (to
-  // [-1, d-1] for a negative stride). `check` applies the shape rule's
-  // verifications and computes sizes.
-  std::vector<AxisSlice> slices(const Shape& d, bool check) const {
-    const size_t ndim = d.size();
-    std::vector<AxisSlice> plan(ndim);
-    for (size_t i = 0; i < ndim; ++i) {
-      const int64_t stride = i < stride_.size() ? stride_[i] : 1;
-      if (check) {
-        CVM_VERIFY(stride != 0) << "strided_slice: stride is 0 on axis " << i;
-      }
-      const int64_t lo = stride < 0 ? -1 : 0;
-      const int64_t hi = stride < 0 ? d[i] - 1 : d[i];
-      int64_t b = i < begin_.size() ? begin_[i] : 0;
-      if (b < 0) b += d[i];
-      b = std::min(std::max(b, lo), hi);
-      plan[i].begin = b;
-      plan[i].stride = stride;
-      if (!check) continue;
-      int64_t e = i < end_.size() ? end_[i] : d[i];
-      if (e < 0) e += d[i];
-      e = std::min(std::max(e, lo), hi);
-      // ceil(|e - b| / |stride|), with the reference's int64 wraparound
-      // for a stride of INT64_MIN.
-      const uint64_t interval = static_cast<uint64_t>(e > b ? e - b : b - e);
-      const uint64_t mag = stride < 0 ? 0 - static_cast<uint64_t>(stride)
-                                      : static_cast<uint64_t>(stride);
-      // mag <= 2^63, so den is positive or INT64_MIN: no overflowing division.
-      const int64_t num = static_cast<int64_t>(interval + mag - 1);
-      const int64_t den = static_cast<int64_t>(mag);
-      plan[i].size = low32(num / den);
-      CVM_VERIFY(stride < 0 ? e < b : b < e)
-          << ": Input [Begin=" << (i < begin_.size() ? begin_[i] : 0)
-          << ", End=" << (i < end_.size() ? end_[i] : d[i])
-          << "] is invalid for axis=" << i;
-    }
-    return plan;
-  }
-
   std::vector<int64_t> begin_, end_, stride_;
 };
 
@@ -851,6 +821,57 @@ void add(OpRegistry& registry, const char* name) {
 }
 
 }  // namespace
+
+// Per axis of `d`: missing begin/end/stride entries are 0, d[i] and 1;
+// negative begin/end count from the end; both are clamped to [0, d] (to
+// [-1, d-1] for a negative stride).
+std::vector<AxisSlice> strided_slice_axes(const Shape& d, const std::vector<int64_t>& begin,
+                                          const std::vector<int64_t>& end,
+                                          const std::vector<int64_t>& stride_attr, bool check) {
+  const size_t ndim = d.size();
+  std::vector<AxisSlice> plan(ndim);
+  for (size_t i = 0; i < ndim; ++i) {
+    const int64_t stride = i < stride_attr.size() ? stride_attr[i] : 1;
+    if (check) {
+      CVM_VERIFY(stride != 0) << "strided_slice: stride is 0 on axis " << i;
+    }
+    const int64_t lo = stride < 0 ? -1 : 0;
+    const int64_t hi = stride < 0 ? d[i] - 1 : d[i];
+    int64_t b = i < begin.size() ? begin[i] : 0;
+    if (b < 0) b += d[i];
+    b = std::min(std::max(b, lo), hi);
+    plan[i].begin = b;
+    plan[i].stride = stride;
+    if (!check) continue;
+    int64_t e = i < end.size() ? end[i] : d[i];
+    if (e < 0) e += d[i];
+    e = std::min(std::max(e, lo), hi);
+    // ceil(|e - b| / |stride|), with the reference's int64 wraparound
+    // for a stride of INT64_MIN.
+    const uint64_t interval = static_cast<uint64_t>(e > b ? e - b : b - e);
+    const uint64_t mag = stride < 0 ? 0 - static_cast<uint64_t>(stride)
+                                    : static_cast<uint64_t>(stride);
+    // mag <= 2^63, so den is positive or INT64_MIN: no overflowing division.
+    const int64_t num = static_cast<int64_t>(interval + mag - 1);
+    const int64_t den = static_cast<int64_t>(mag);
+    plan[i].size = low32(num / den);
+    CVM_VERIFY(stride < 0 ? e < b : b < e)
+        << ": Input [Begin=" << (i < begin.size() ? begin[i] : 0)
+        << ", End=" << (i < end.size() ? end[i] : d[i]) << "] is invalid for axis=" << i;
+  }
+  return plan;
+}
+
+std::vector<int64_t> transpose_axes(const std::vector<int64_t>& axes, size_t ndim) {
+  if (!axes.empty() && axes.size() != ndim) return {};
+  std::vector<int64_t> out(ndim);
+  for (size_t j = 0; j < ndim; ++j) {
+    int64_t a = axes.empty() ? static_cast<int64_t>(ndim - 1 - j) : axes[j];
+    if (a < 0) a += static_cast<int64_t>(ndim);
+    out[j] = a;
+  }
+  return out;
+}
 
 void register_transform_ops(OpRegistry& registry) {
   add<Flatten>(registry, "flatten");

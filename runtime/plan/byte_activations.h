@@ -14,8 +14,9 @@ namespace planning {
 
 // Byte activations. An entry whose values are provably int8 -- the
 // pattern of its producing fused step bounds them, it is the output of a
-// max_pool2d or concatenate of such entries, or it is the input, of
-// precision 8 or less -- is stored as int8 values at the start of its
+// max_pool2d, concatenate or copy (transpose, strided_slice, reshape and
+// the like) of such entries, or it is the input, of precision 8 or less --
+// is stored as int8 values at the start of its
 // pool when every read of it is by a step that takes bytes (ByteIO: its
 // data, or a residual operand) and comes right after its write (no write
 // to the pool in between). For every other read of the pool the byte

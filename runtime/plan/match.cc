@@ -1,5 +1,6 @@
 // Pass 1 of the planner: matches the graph's nodes, in order, to steps.
-// A convolution, dense, max_pool2d, concatenate, upsampling, reduction or
+// A convolution, dense, max_pool2d, concatenate, upsampling, reduction,
+// transpose, strided_slice, flat copy (reshape and the like) or
 // element-wise node whose shapes the fast kernels take becomes a fast step,
 // together with the element-wise nodes that follow it (a fused group, its
 // chain); any other node a plain step. Each step's storage accesses are
@@ -246,6 +247,9 @@ class Matcher {
       case KernelInfo::Kind::kReduce: return try_reduce(nid, k, out, used, acc);
       case KernelInfo::Kind::kConcat: return try_concat(nid, k, out, used, acc);
       case KernelInfo::Kind::kUpsampling: return try_upsampling(nid, k, out, used, acc);
+      case KernelInfo::Kind::kTranspose: return try_transpose(nid, k, out, used, acc);
+      case KernelInfo::Kind::kStridedSlice: return try_strided_slice(nid, k, out, used, acc);
+      case KernelInfo::Kind::kCopy: return try_flat_copy(nid, out, used, acc);
       case KernelInfo::Kind::kBinary:
         if (auto step = try_scaled_add(i, used, acc)) return step;
         acc->clear();
@@ -554,6 +558,91 @@ class Matcher {
     *used = 3;
     extend_chain(i + 3, out, true, &readonly, &written, &chain, &nodes, acc, used);
     return make_scaled_add_step(std::move(nodes), graph_, t_, a, b, std::move(chain), shape(out));
+  }
+
+  // The copy of a strided view of the node's one input (in the output's
+  // order), when the output shares no storage with it.
+  std::unique_ptr<Step> try_strided_copy(uint32_t nid, const char* kind, int64_t out,
+                                         const StridedView& view, size_t* used,
+                                         std::vector<Access>* acc) {
+    const int64_t x = eid(graph_.nodes[nid].inputs[0]);
+    if (sid(x) == sid(out) || shape_size(view.dims) != shape_size(shape(out))) return nullptr;
+    std::unique_ptr<Step> step =
+        make_strided_copy_step(nid, kind, x, out, view, shape_size(shape(x)));
+    if (!step) return nullptr;
+    acc->push_back({x, Access::kRead, -1});
+    acc->back().data = true;
+    acc->push_back({out, Access::kWriteWhole, -1});
+    *used = 1;
+    return step;
+  }
+
+  // Row-major strides of a shape.
+  static std::vector<int64_t> strides_of(const Shape& s) {
+    std::vector<int64_t> st(s.size(), 1);
+    for (size_t i = s.size(); i-- > 1;) st[i - 1] = st[i] * s[i];
+    return st;
+  }
+
+  // transpose: output dim j walks input dim axes[j] (as the operator
+  // resolves them).
+  std::unique_ptr<Step> try_transpose(uint32_t nid, const KernelInfo& k, int64_t out,
+                                      size_t* used, std::vector<Access>* acc) {
+    const GraphNode& node = graph_.nodes[nid];
+    if (node.inputs.size() != 1) return nullptr;
+    const Shape& xs = shape(eid(node.inputs[0]));
+    const Shape& ys = shape(out);
+    const std::vector<int64_t> axes = transpose_axes(k.axes, xs.size());
+    if (ys.size() != xs.size() || axes.size() != xs.size()) return nullptr;
+    const std::vector<int64_t> xst = strides_of(xs);
+    StridedView view{ys, 0, {}};
+    for (size_t j = 0; j < ys.size(); ++j) {
+      const int64_t a = axes[j];
+      if (a < 0 || a >= static_cast<int64_t>(xs.size()) || xs[static_cast<size_t>(a)] != ys[j]) {
+        return nullptr;
+      }
+      view.steps.push_back(xst[static_cast<size_t>(a)]);
+    }
+    return try_strided_copy(nid, "transpose", out, view, used, acc);
+  }
+
+  // strided_slice: per axis the first index and step as the operator
+  // resolves them, the counts those of the output's (verified) shape.
+  std::unique_ptr<Step> try_strided_slice(uint32_t nid, const KernelInfo& k, int64_t out,
+                                          size_t* used, std::vector<Access>* acc) {
+    const GraphNode& node = graph_.nodes[nid];
+    if (node.inputs.size() != 1) return nullptr;
+    const Shape& xs = shape(eid(node.inputs[0]));
+    const Shape& ys = shape(out);
+    const std::vector<AxisSlice> axes =
+        strided_slice_axes(xs, k.slice_begin, k.slice_end, k.slice_stride, false);
+    if (ys.size() != xs.size() || axes.size() != xs.size()) return nullptr;
+    const std::vector<int64_t> xst = strides_of(xs);
+    StridedView view{ys, 0, std::vector<int64_t>(ys.size(), 0)};
+    for (size_t j = 0; j < ys.size(); ++j) {
+      int64_t first = 0;
+      if (__builtin_mul_overflow(axes[j].begin, xst[j], &first) ||
+          __builtin_add_overflow(view.base, first, &view.base)) {
+        return nullptr;
+      }
+      // One index along the axis: its step never counts (a huge stride
+      // need not fit).
+      if (ys[j] > 1 && __builtin_mul_overflow(axes[j].stride, xst[j], &view.steps[j])) {
+        return nullptr;
+      }
+    }
+    return try_strided_copy(nid, "slice", out, view, used, acc);
+  }
+
+  // reshape, flatten, squeeze, expand_dims: the values in order.
+  std::unique_ptr<Step> try_flat_copy(uint32_t nid, int64_t out, size_t* used,
+                                      std::vector<Access>* acc) {
+    const GraphNode& node = graph_.nodes[nid];
+    if (node.inputs.size() != 1) return nullptr;
+    const int64_t size = shape_size(shape(out));
+    if (shape_size(shape(eid(node.inputs[0]))) != size) return nullptr;
+    StridedView view{{size}, 0, {1}};
+    return try_strided_copy(nid, "copy", out, view, used, acc);
   }
 
   std::unique_ptr<Step> try_chain(size_t i, int64_t out, size_t* used, std::vector<Access>* acc) {

@@ -72,6 +72,21 @@ std::unique_ptr<Step> make_scaled_add_step(std::vector<uint32_t> nodes, const Gr
                                            const kernels::Table* t, ScaledTerm a, ScaledTerm b,
                                            ChainPlan chain, const Shape& shape);
 
+// The output as a view of the input: output value at multi-index idx of
+// `dims` is input value base + sum_j idx_j * steps[j] (flat indices).
+// transpose, strided_slice and the flat copies (reshape, flatten, squeeze,
+// expand_dims) are all such views.
+struct StridedView {
+  Shape dims;
+  int64_t base = 0;
+  std::vector<int64_t> steps;
+};
+// steps/strided_copy.cc: the copy of `view` of entry x (x_size values) to
+// entry y, which share no storage; `kind` names the step ("transpose",
+// "slice", "copy"). Null when the view reaches outside the input.
+std::unique_ptr<Step> make_strided_copy_step(uint32_t nid, const char* kind, int64_t x, int64_t y,
+                                             const StridedView& view, int64_t x_size);
+
 // steps/reduce.cc
 std::unique_ptr<Step> make_reduce_step(uint32_t nid, const kernels::Table* t, int64_t x_eid,
                                        int64_t y_eid, int64_t rows, int64_t inner, bool max);

@@ -19,88 +19,20 @@
 #include "kernels/kernel_table.h"
 #include "runtime/plan.h"
 #include "tools/model_builder.h"
+#include "fast_test_util.h"
 
 using cvm::tools::ModelBuilder;
 using cvm::tools::random_values;
 using cvm::tools::shape_attr;
+using cvm::test::fast_levels;
+using cvm::test::input_values;
+using cvm::test::IsaGuard;
+using cvm::test::pick;
+using cvm::test::run_model;
+using cvm::test::Runs;
+using cvm::test::same_as_scalar;
 
 namespace {
-
-std::vector<cvm::Isa> fast_levels() {
-  std::vector<cvm::Isa> out;
-  if (cvm::detected_isa() >= cvm::Isa::kAvx2) out.push_back(cvm::Isa::kAvx2);
-  if (cvm::detected_isa() >= cvm::Isa::kAvx512) out.push_back(cvm::Isa::kAvx512);
-  return out;
-}
-
-// Restores the ISA level, and runs every step on all threads meanwhile
-// (even the tiny ones of these tests).
-struct IsaGuard {
-  double saved = cvm::set_min_parallel_work(0);
-  ~IsaGuard() {
-    cvm::set_isa(cvm::Isa::kAuto);
-    cvm::set_min_parallel_work(saved);
-  }
-};
-
-// Heads of consecutive inferences, or the error code of the load.
-struct Runs {
-  int load_error = 0;
-  std::string load_message;
-  std::vector<std::vector<std::vector<int32_t>>> heads;
-  std::string plan;
-  std::vector<std::string> steps;  // Model::plan_steps()
-};
-
-Runs run_model(const ModelBuilder& b, const std::vector<std::vector<int32_t>>& inputs,
-               cvm::Isa isa, int threads) {
-  cvm::set_isa(isa);
-  Runs r;
-  std::unique_ptr<cvm::Model> m;
-  try {
-    m = cvm::Model::load(b.json(), b.params());
-  } catch (const cvm::Error& e) {
-    r.load_error = e.code();
-    r.load_message = e.what();
-    return r;
-  }
-  m->set_threads(threads);
-  r.plan = m->plan_summary();
-  r.steps = m->plan_steps();
-  for (const auto& in : inputs) r.heads.push_back(m->run(in));
-  return r;
-}
-
-// Compares every fast configuration with the scalar executor. Returns false
-// when the model does not load (the caller may skip it).
-bool same_as_scalar(const ModelBuilder& b, const std::vector<std::vector<int32_t>>& inputs,
-                    const std::string& what) {
-  IsaGuard guard;
-  const Runs ref = run_model(b, inputs, cvm::Isa::kScalar, 1);
-  if (ref.load_error) {
-    UNSCOPED_INFO(what << ": does not load: " << ref.load_message);
-    return false;
-  }
-  for (cvm::Isa isa : fast_levels()) {
-    for (int threads : {1, 2, 3}) {
-      const Runs got = run_model(b, inputs, isa, threads);
-      INFO(what << " isa " << static_cast<int>(isa) << " threads " << threads << " plan "
-                << got.plan);
-      REQUIRE(got.load_error == 0);
-      REQUIRE(got.heads.size() == ref.heads.size());
-      for (size_t i = 0; i < ref.heads.size(); ++i) CHECK(got.heads[i] == ref.heads[i]);
-    }
-  }
-  return true;
-}
-
-int64_t pick(std::mt19937& rng, int64_t lo, int64_t hi) {
-  return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
-}
-
-std::vector<int32_t> input_values(std::mt19937& rng, int64_t n, int32_t bound) {
-  return random_values(rng, n, bound);
-}
 
 // An element-wise tail after `x` (shape s): some of shift, relu, clip,
 // cvm_clip, elemwise_add with `other`, broadcast_add of a per-channel

@@ -83,6 +83,53 @@ TEST_CASE("kernel info carries each kind's fields by name", "[facts]") {
 
   CHECK(make_op("concatenate", attrs_for("concatenate"))->kernel_info().axis == -1);
   CHECK(make_op("upsampling", attrs_for("upsampling"))->kernel_info().scale == 2);
+
+  // The copies: transpose and strided_slice hand over their attributes as
+  // listed; the flat copies only their kind.
+  k = make_op("transpose", {{"axes", "(0, -1, 1)"}})->kernel_info();
+  CHECK(k.kind == KernelInfo::Kind::kTranspose);
+  CHECK(k.axes == std::vector<int64_t>{0, -1, 1});
+  CHECK(make_op("transpose")->kernel_info().axes.empty());
+  k = make_op("strided_slice", {{"begin", "(1, -2)"}, {"end", "(9,)"}, {"stride", "(-1, 2)"}})
+          ->kernel_info();
+  CHECK(k.kind == KernelInfo::Kind::kStridedSlice);
+  CHECK(k.slice_begin == std::vector<int64_t>{1, -2});
+  CHECK(k.slice_end == std::vector<int64_t>{9});
+  CHECK(k.slice_stride == std::vector<int64_t>{-1, 2});
+  for (const std::string name : {"reshape", "flatten", "squeeze", "expand_dims"}) {
+    INFO(name);
+    CHECK(make_op(name, attrs_for(name))->kernel_info().kind == KernelInfo::Kind::kCopy);
+  }
+  CHECK(make_op("repeat", {{"repeats", "2"}})->kernel_info().kind == KernelInfo::Kind::kNone);
+}
+
+TEST_CASE("transpose and strided_slice resolve their attributes for the planner", "[facts]") {
+  // Output dim j walks input dim axes[j]: negative axes from the end, none
+  // reversed, a count that does not match the rank none at all.
+  CHECK(transpose_axes({0, -1, 1}, 3) == std::vector<int64_t>{0, 2, 1});
+  CHECK(transpose_axes({}, 4) == std::vector<int64_t>{3, 2, 1, 0});
+  CHECK(transpose_axes({1, 0}, 3).empty());
+
+  // Per axis of (5, 6, 7): begin from the end and clamped (to [0, d] going
+  // forwards, [-1, d - 1] backwards), missing entries the whole axis.
+  const std::vector<AxisSlice> a =
+      strided_slice_axes({5, 6, 7}, {-2, 10}, {100, -100}, {2, -3}, true);
+  REQUIRE(a.size() == 3);
+  CHECK(a[0].begin == 3);
+  CHECK(a[0].stride == 2);
+  CHECK(a[0].size == 1);
+  CHECK(a[1].begin == 5);
+  CHECK(a[1].stride == -3);
+  CHECK(a[1].size == 2);  // 5, 2
+  CHECK(a[2].begin == 0);
+  CHECK(a[2].stride == 1);
+  CHECK(a[2].size == 7);
+  // Without the checks, begin and stride only.
+  const std::vector<AxisSlice> b = strided_slice_axes({5}, {-9}, {}, {-1}, false);
+  CHECK(b[0].begin == -1);
+  CHECK(b[0].stride == -1);
+  // The shape rule's verification: an empty range is an invalid model.
+  CHECK(error_code([] { strided_slice_axes({5}, {3}, {1}, {1}, true); }) == 1);
 }
 
 }  // namespace
