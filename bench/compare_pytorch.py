@@ -24,9 +24,10 @@ inference per second over the int8 peak cvm_bench measures at start.
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
+
+import cvm_bench_json
 
 
 def time_torch(model, x, runs):
@@ -65,22 +66,9 @@ REFERENCE_LOAD_MS = {"resnet50_v1": 87}
 
 
 def run_cvm(bench, models_dir, threads, pattern, seconds):
-    """{benchmark name: (min real time in ms, counters)} over 3 repetitions."""
-    out = subprocess.run(
-        [bench, "--models", models_dir, "--threads", str(threads),
-         "--benchmark_filter=%s" % pattern, "--benchmark_format=json",
-         "--benchmark_min_time=%g" % seconds, "--benchmark_repetitions=3"],
-        check=True, capture_output=True, text=True).stdout
-    doc = json.loads(out)
-    res = {}
-    for b in doc["benchmarks"]:
-        if b.get("run_type") != "iteration":
-            continue
-        name = b["run_name"].split("/real_time")[0]
-        t = b["real_time"] if b["time_unit"] == "ms" else b["real_time"] / 1e3
-        if name not in res or t < res[name][0]:
-            res[name] = (t, b)
-    ctx = doc["context"]
+    """{benchmark name: (min real time in ms, its JSON entry)} over 3 repetitions, the int8
+    peak and the cache-line round trip between two threads."""
+    res, ctx = cvm_bench_json.run(bench, models_dir, threads, seconds, pattern, repetitions=3)
     return res, float(ctx.get("int8_peak_GMAC/s", 0)), float(ctx.get("core_round_trip_ns", 0))
 
 

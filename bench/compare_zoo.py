@@ -20,23 +20,15 @@ import os
 import subprocess
 import sys
 
+import cvm_bench_json
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def cvm_bench(bench, models_dir, threads, seconds):
-    out = subprocess.run([bench, "--models", models_dir, "--threads", str(threads),
-                          "--benchmark_filter=^(model|load)/", "--benchmark_format=json",
-                          "--benchmark_min_time=%g" % seconds],
-                         check=True, capture_output=True, text=True).stdout
-    doc = json.loads(out)
-    res = {}
-    for b in doc["benchmarks"]:
-        if b.get("run_type") != "iteration":
-            continue
-        name = b["run_name"].split("/real_time")[0]
-        t = b["real_time"] if b["time_unit"] == "ms" else b["real_time"] / 1e3
-        res[name] = t
-    return res, float(doc["context"].get("int8_peak_GMAC/s", 0))
+    """{benchmark name: real time in ms} of one cvm_bench run, and the int8 peak."""
+    res, ctx = cvm_bench_json.run(bench, models_dir, threads, seconds)
+    return {k: ms for k, (ms, _) in res.items()}, float(ctx.get("int8_peak_GMAC/s", 0))
 
 
 def peak_rss_mb(cmd, env=None):

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -21,6 +20,7 @@
 #include "graph/params.h"
 #include "kernels/isa.h"
 #include "kernels/thread_pool.h"
+#include "runtime/output_bytes.h"
 #include "runtime/plan.h"
 #include "runtime/thread_choice.h"
 
@@ -37,14 +37,6 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-void put_le32(uint8_t* p, int32_t v) {
-  uint32_t u = static_cast<uint32_t>(v);
-  p[0] = u & 0xFF;
-  p[1] = (u >> 8) & 0xFF;
-  p[2] = (u >> 16) & 0xFF;
-  p[3] = (u >> 24) & 0xFF;
-}
-
 }  // namespace
 
 struct Model::Impl {
@@ -57,16 +49,13 @@ struct Model::Impl {
   int gas_error = 0;
   std::string gas_message;
 
-  std::string postprocess;  // at most 32 characters, as the reference reports it
   std::string version;
   uint32_t data_node = 0;   // the variable named "data"
   Shape input_shape;        // the reference's input shape (see load())
   int input_precision = 0;
-  int output_precision = 0;
   size_t input_bytes = 1;   // bytes per input element
-  size_t output_bytes = 1;  // bytes per output element
   int64_t input_length = 0;
-  int64_t output_length = 0;
+  OutputLayout output;      // the C API's output bytes (runtime/output_bytes.h)
 
   // Parameter values, bound to their variable nodes at load; written into
   // storage once, when the storage is first allocated (as the reference
@@ -105,7 +94,6 @@ struct Model::Impl {
   void execute(const Value& value);
   std::vector<double>* step_seconds = nullptr;  // when set, execute() times each step
   std::vector<double>* step_cpu = nullptr;
-  void postprocess_outputs(uint8_t* out) const;
 };
 
 void Model::Impl::load(const std::string& json, const std::string& params_blob,
@@ -120,7 +108,6 @@ void Model::Impl::load(const std::string& json, const std::string& params_blob,
   check_memory(0);
 
   CVM_VERIFY(!graph.heads.empty()) << "the graph has no outputs";
-  postprocess = graph.postprocess.substr(0, 32);
   version = graph.version.substr(0, 32);
 
   bool found = false;
@@ -134,12 +121,7 @@ void Model::Impl::load(const std::string& json, const std::string& params_blob,
   input_precision = graph.precision[graph.entry_id(data_node, 0)];
   input_bytes = input_precision > 8 ? 4 : 1;
 
-  output_precision = 0;
-  for (const EntryRef& e : graph.heads) {
-    output_precision = std::max(output_precision, graph.precision[graph.entry_id(e)]);
-  }
-  output_bytes = output_precision > 8 ? 4 : 1;
-  if (postprocess == "argmax" || postprocess == "detection") output_bytes = 4;
+  output = output_layout(graph);
 
   // The reference takes the input shape from entry number k, where k is the
   // position of "data" among the variables: the same entry whenever the
@@ -150,27 +132,10 @@ void Model::Impl::load(const std::string& json, const std::string& params_blob,
   input_shape = graph.shapes[input_index];
   input_length = shape_size(input_shape) * static_cast<int64_t>(input_bytes);
 
-  // Output length, as the reference's GetOutputLength.
-  int64_t len = 0;
-  if (postprocess == "argmax") {
-    for (const EntryRef& e : graph.heads) {
-      const Shape& s = graph.shapes[graph.entry_id(e)];
-      len += shape_size(s) / s.back();
-    }
-  } else if (postprocess == "detection") {
-    const Shape& first = graph.shapes[graph.entry_id(graph.heads[0])];
-    int64_t rows = first.size() >= 2 ? first[first.size() - 2] : 0;
-    int64_t width = 0;
-    for (const EntryRef& e : graph.heads) width += graph.shapes[graph.entry_id(e)].back();
-    len = rows * width;
-  } else {
-    for (const EntryRef& e : graph.heads) len += shape_size(graph.shapes[graph.entry_id(e)]);
-  }
-  output_length = len * static_cast<int64_t>(output_bytes);
   // Sizes are 64-bit figures; where size_t has 32 bits they must fit before
   // anything is narrowed or allocated (the input lies in the storage).
   verify_fits_in_memory(static_cast<uint64_t>(storage), "its storage");
-  verify_fits_in_memory(static_cast<uint64_t>(output_length), "its output");
+  verify_fits_in_memory(static_cast<uint64_t>(output.length), "its output");
 
   try {
     gas = graph_gas(graph);
@@ -388,65 +353,6 @@ void Model::Impl::execute(const Value& value) {
   }
 }
 
-// How outputs become bytes: the reference's CVMModel::SaveTensor, writing
-// only within output_length bytes and leaving zeros where it writes nothing.
-void Model::Impl::postprocess_outputs(uint8_t* out) const {
-  // An output length of 0 (a detection head of one dimension has no rows)
-  // may come with a null buffer, which memset must not see; the checks
-  // below still apply.
-  if (output_length > 0) std::memset(out, 0, static_cast<size_t>(output_length));
-  const size_t capacity = static_cast<size_t>(output_length) / output_bytes;
-  size_t written = 0;
-  auto emit = [&](int32_t v) {
-    if (written >= capacity) return;
-    if (output_bytes == 4) {
-      put_le32(out + 4 * written, v);
-    } else {
-      out[written] = static_cast<uint8_t>(static_cast<int8_t>(v));
-    }
-    ++written;
-  };
-  const size_t num_heads = graph.heads.size();
-  if (postprocess == "argmax") {
-    // The reference steps through rows by the row length: it visits rows
-    // 0, 1, ... but only ceil(rows / width) of them. Values compare as int8.
-    for (const EntryRef& e : graph.heads) {
-      const Tensor& t = entries[graph.entry_id(e)];
-      const uint64_t width = static_cast<uint64_t>(t.shape.back());
-      const uint64_t rows = static_cast<uint64_t>(t.size()) / width;
-      for (uint64_t i = 0; i < rows; i += width) {
-        uint64_t best = 0;
-        for (uint64_t j = i; j < i + width; ++j) {
-          if (static_cast<int8_t>(t.data[j]) > static_cast<int8_t>(t.data[i + best])) best = j - i;
-        }
-        emit(static_cast<int32_t>(best));
-      }
-    }
-  } else if (postprocess == "detection" || num_heads > 1) {
-    // Heads are concatenated row by row: every head must have as many rows.
-    CVM_VERIFY(num_heads > 1) << "detection model output cannot concat";
-    std::vector<uint64_t> rows(num_heads), width(num_heads);
-    for (size_t k = 0; k < num_heads; ++k) {
-      const Tensor& t = entries[graph.entry_id(graph.heads[k])];
-      width[k] = static_cast<uint64_t>(t.shape.back());
-      rows[k] = static_cast<uint64_t>(t.size()) / width[k];
-      CVM_VERIFY(rows[k] == rows[0]) << "detection model output cannot concat";
-    }
-    for (uint64_t r = 0; r < rows[0] && written < capacity; ++r) {
-      for (size_t k = 0; k < num_heads; ++k) {
-        const int32_t* row = entries[graph.entry_id(graph.heads[k])].data + r * width[k];
-        for (uint64_t i = 0; i < width[k]; ++i) emit(row[i]);
-      }
-    }
-  } else {
-    for (const EntryRef& e : graph.heads) {
-      const Tensor& t = entries[graph.entry_id(e)];
-      const int64_t n = t.size();
-      for (int64_t i = 0; i < n; ++i) emit(t.data[i]);
-    }
-  }
-}
-
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Model::~Model() = default;
 
@@ -482,7 +388,7 @@ std::unique_ptr<Model> Model::load_files(const std::string& symbol_path,
 }
 
 std::string Model::version() const { return impl_->version; }
-std::string Model::postprocess_method() const { return impl_->postprocess; }
+std::string Model::postprocess_method() const { return impl_->output.postprocess; }
 
 TensorInfo Model::input() const {
   return TensorInfo{"data", impl_->input_shape, impl_->input_precision};
@@ -499,9 +405,9 @@ std::vector<TensorInfo> Model::outputs() const {
 }
 
 size_t Model::input_length() const { return static_cast<size_t>(impl_->input_length); }
-size_t Model::output_length() const { return static_cast<size_t>(impl_->output_length); }
+size_t Model::output_length() const { return static_cast<size_t>(impl_->output.length); }
 size_t Model::input_type_size() const { return impl_->input_bytes; }
-size_t Model::output_type_size() const { return impl_->output_bytes; }
+size_t Model::output_type_size() const { return impl_->output.type_size; }
 int64_t Model::storage_size() const { return impl_->storage; }
 
 void Model::set_threads(int n) {
@@ -566,7 +472,7 @@ void Model::infer(const void* input, size_t input_bytes, void* output) {
   } else {
     impl_->execute([bytes](int64_t i) { return int32_t{static_cast<int8_t>(bytes[i])}; });
   }
-  impl_->postprocess_outputs(static_cast<uint8_t*>(output));
+  write_output_bytes(impl_->graph, impl_->entries, impl_->output, static_cast<uint8_t*>(output));
 }
 
 std::vector<uint8_t> Model::infer(const std::vector<uint8_t>& input) {

@@ -10,17 +10,7 @@
 #include "cli_util.h"
 #include "runtime/npy.h"
 
-namespace fs = std::filesystem;
-using cvm::test::contains;
-using cvm::test::cvm_run;
-using cvm::test::line_count;
-using cvm::test::scratch;
-using cvm::test::slurp;
-using cvm::test::spit;
-
 namespace {
-
-const fs::path kLenet = fs::path(CVM_SOURCE_DIR) / "examples" / "models" / "lenet_28";
 
 std::string lenet_args(const std::string& input) {
   return "--model " + kLenet.string() + " --input " + input;

@@ -11,16 +11,7 @@
 #include "cvm/model.hpp"
 #include "runtime/npy.h"
 
-namespace fs = std::filesystem;
-using cvm::test::contains;
-using cvm::test::cvm_run;
-using cvm::test::scratch;
-using cvm::test::slurp;
-using cvm::test::spit;
-
 namespace {
-
-const fs::path kLenet = fs::path(CVM_SOURCE_DIR) / "examples" / "models" / "lenet_28";
 
 uint32_t crc32(const std::string& bytes) {
   uint32_t crc = 0xFFFFFFFFu;

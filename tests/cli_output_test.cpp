@@ -7,17 +7,10 @@
 
 #include "cli_util.h"
 
-namespace fs = std::filesystem;
-using cvm::test::contains;
-using cvm::test::cvm_run;
-using cvm::test::scratch;
-using cvm::test::slurp;
-using cvm::test::spit;
 using nlohmann::json;
 
 namespace {
 
-const fs::path kLenet = fs::path(CVM_SOURCE_DIR) / "examples" / "models" / "lenet_28";
 const fs::path kData = fs::path(CVM_TEST_DATA_DIR);
 
 std::vector<int> lenet_scores() {

@@ -10,20 +10,12 @@
 
 #include "runtime/npy.h"
 
-namespace fs = std::filesystem;
-
 namespace {
 
-using cvm::test::cvm_run;
-using cvm::test::scratch;
-using cvm::test::slurp;
-using cvm::test::spit;
 using Result = cvm::test::CliResult;
 
 const fs::path kExamples = fs::path(CVM_SOURCE_DIR) / "examples" / "models";
 const fs::path kHostile = fs::path(CVM_TEST_DATA_DIR) / "hostile";
-
-int lines(const std::string& s) { return cvm::test::line_count(s); }
 
 }  // namespace
 
@@ -32,20 +24,20 @@ TEST_CASE("cvm-run: argument errors exit non-zero with a reason", "[cli]") {
   CHECK(r.code == 64);
   CHECK(r.err.find("no model") != std::string::npos);
   // One line of reason, one of hint.
-  CHECK(lines(r.err) == 2);
+  CHECK(line_count(r.err) == 2);
   CHECK(r.err.find("Try 'cvm-run --help'") != std::string::npos);
   r = cvm_run("--model");
   CHECK(r.code == 64);
   CHECK(r.err.find("--model needs a value") != std::string::npos);
   r = cvm_run("--bogus 1");
   CHECK(r.code == 64);
-  r = cvm_run("--model " + (kExamples / "lenet_28").string());
+  r = cvm_run("--model " + kLenet.string());
   CHECK(r.code == 64);  // no input
-  r = cvm_run("--model " + (kExamples / "lenet_28").string() + " --input x --repeat zero");
+  r = cvm_run("--model " + kLenet.string() + " --input x --repeat zero");
   CHECK(r.code == 64);
   r = cvm_run("--model /nonexistent --input /nonexistent");
   CHECK(r.code == 3);
-  CHECK(lines(r.err) == 1);
+  CHECK(line_count(r.err) == 1);
   CHECK(r.err == "cvm-run: /nonexistent: no such model folder\n");
   r = cvm_run("--help");
   CHECK(r.code == 0);
@@ -53,7 +45,7 @@ TEST_CASE("cvm-run: argument errors exit non-zero with a reason", "[cli]") {
 }
 
 TEST_CASE("cvm-run info describes a model", "[cli]") {
-  fs::path m = kExamples / "lenet_28";
+  const fs::path& m = kLenet;
   auto info = nlohmann::json::parse(slurp(m / "case.json"));
   Result r = cvm_run("info --model " + m.string());
   REQUIRE(r.code == 0);
@@ -124,11 +116,11 @@ TEST_CASE("cvm-run: .npy in and out carry the same values as raw bytes", "[cli]"
   spit(dir / "short.bin", raw.substr(1));
   r = cvm_run("--model " + m.string() + " --input " + (dir / "short.bin").string());
   CHECK(r.code == 1);
-  CHECK(lines(r.err) == 1);
+  CHECK(line_count(r.err) == 1);
 }
 
 TEST_CASE("cvm-run prints a summary and latency", "[cli]") {
-  fs::path m = kExamples / "lenet_28";
+  const fs::path& m = kLenet;
   Result r = cvm_run("--model " + m.string() + " --input " + (m / "input.bin").string() +
                      " --repeat 3 --threads 1");
   REQUIRE(r.code == 0);
@@ -149,7 +141,7 @@ TEST_CASE("cvm-run: every rejected hostile model exits non-zero with a message",
                        (e.path() / "input.bin").string());
     CHECK(r.code != 0);
     CHECK(r.code < 64);
-    CHECK(lines(r.err) == 1);
+    CHECK(line_count(r.err) == 1);
     CHECK(r.err.rfind("cvm-run: ", 0) == 0);
     ++rejected;
   }

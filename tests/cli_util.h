@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <system_error>
+#include <utility>
 
 #include "file_util.h"
 
@@ -26,11 +28,33 @@ inline void spit(const std::filesystem::path& p, const std::string& bytes) {
   out << bytes;
 }
 
-// A folder of this test process for scratch files.
-inline std::filesystem::path scratch() {
-  auto dir = std::filesystem::temp_directory_path() / ("cvm_cli_test_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  return dir;
+// A folder made at construction and removed, with everything in it, at
+// destruction.
+class ScratchDir {
+ public:
+  explicit ScratchDir(std::filesystem::path path) : path_(std::move(path)) {
+    std::filesystem::create_directories(path_);
+  }
+  ~ScratchDir() {
+    std::error_code ignored;  // a destructor must not throw
+    std::filesystem::remove_all(path_, ignored);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// A folder of this test process for scratch files, made on first use and
+// removed when the process exits (one object for every test file: a
+// function's static in an inline function).
+inline const std::filesystem::path& scratch() {
+  static const ScratchDir dir(std::filesystem::temp_directory_path() /
+                              ("cvm_cli_test_" + std::to_string(::getpid())));
+  return dir.path();
 }
 
 // Runs cvm-run with `args` (shell words), stdin from `stdin_path`.
@@ -50,5 +74,20 @@ inline int line_count(const std::string& s) { return static_cast<int>(std::count
 
 inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
+// LeNet, the bundled model most CLI tests run.
+inline const std::filesystem::path kLenet =
+    std::filesystem::path(CVM_SOURCE_DIR) / "examples" / "models" / "lenet_28";
+
 }  // namespace test
 }  // namespace cvm
+
+// The names every CLI test file uses unqualified (this header serves only
+// those files).
+namespace fs = std::filesystem;
+using cvm::test::contains;
+using cvm::test::cvm_run;
+using cvm::test::kLenet;
+using cvm::test::line_count;
+using cvm::test::scratch;
+using cvm::test::slurp;
+using cvm::test::spit;

@@ -17,6 +17,7 @@ import cvm  # noqa: E402
 from cvm import fashion_mnist as fm  # noqa: E402
 from cvm.preprocess import from_meta, quantize_input  # noqa: E402
 from cvm.quantize import QuantizeError, quantize  # noqa: E402
+from cvm.quantize.storage_plan import share_storage  # noqa: E402
 from cvm.quantize.twin import right_shift  # noqa: E402
 
 torch.set_num_threads(2)
@@ -99,6 +100,59 @@ def test_every_operator_twin_equals_runtime():
         ref = model(xs).numpy()
     got = q.twin(x[:4])[0].numpy() * q.output_scales[0]
     assert np.abs(got - ref).max() < 0.1 * np.abs(ref).max() + 0.05
+
+
+def storage_bytes(graph):
+    """The reference's GetStorageSize of a graph (dict): each storage id's pool is its largest
+    entry's int32 values."""
+    pools = {}
+    for sid, shape in zip(graph["attrs"]["storage_id"][1], graph["attrs"]["shape"][1]):
+        pools[sid] = max(pools.get(sid, 0), 4 * int(np.prod(shape)))
+    return sum(pools.values())
+
+
+def test_written_models_share_storage_and_give_the_same_bytes():
+    torch.manual_seed(5)
+    model = Everything()
+    model.bn.running_mean.uniform_(-0.2, 0.2)
+    model.bn.running_var.uniform_(0.5, 2.0)
+    model.eval()
+    calib = [torch.randn(32, 1, 12, 12) for _ in range(2)]
+    shared = quantize(model, calib[0][:8], calib)                      # the default
+    own = quantize(model, calib[0][:8], calib, share_storage=False)
+    assert shared.params == own.params
+    gs, go = json.loads(shared.symbol_json), json.loads(own.symbol_json)
+    ids, n = gs["attrs"]["storage_id"][1], len(gs["nodes"])
+    assert go["attrs"]["storage_id"][1] == list(range(n))
+    del gs["attrs"]["storage_id"], go["attrs"]["storage_id"]
+    assert gs == go                      # the same graph but for its storage plan
+    # What the verifier checks (graph/graph.cc) and what the executor needs: ids >= 0; no
+    # operator writes a pool it reads; parameters, data and the outputs have pools of their own.
+    assert min(ids) >= 0
+    for j, nd in enumerate(gs["nodes"]):
+        assert all(ids[i[0]] != ids[j] for i in nd["inputs"]), nd["name"]
+    alone = [j for j, nd in enumerate(gs["nodes"]) if nd["op"] == "null"]
+    alone += [h[0] for h in gs["heads"]]
+    assert all(ids.count(ids[j]) == 1 for j in alone)
+    assert len(set(ids)) < n
+    # The runtime's figure is the reference's formula on each plan, and sharing makes it smaller.
+    rt_shared = cvm.Model(shared.symbol_json.encode(), shared.params)
+    rt_own = cvm.Model(own.symbol_json.encode(), own.params)
+    gs["attrs"]["storage_id"] = ["list_int", ids]
+    go["attrs"]["storage_id"] = ["list_int", list(range(n))]
+    assert rt_shared.storage_size == storage_bytes(gs)
+    assert rt_own.storage_size == storage_bytes(go)
+    assert rt_shared.storage_size < rt_own.storage_size
+    # The same outputs, on every thread count, and the twin's (which ignores storage).
+    x = quantize_input(torch.randn(24, 1, 12, 12).numpy(), shared.input_scale)
+    want = shared.twin(x)[0].numpy()
+    for threads in (1, 2):
+        rt_shared.threads = rt_own.threads = threads
+        out_shared = rt_shared.run_batch(x)[0]
+        assert out_shared.tobytes() == rt_own.run_batch(x)[0].tobytes()
+        np.testing.assert_array_equal(out_shared.astype(np.int64), want)
+    # share_storage() on the written text makes the same plan as emission.
+    assert json.loads(share_storage(own.symbol_json)) == json.loads(shared.symbol_json)
 
 
 def test_right_shift_rounds_half_up_and_saturates():

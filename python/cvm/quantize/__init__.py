@@ -55,7 +55,8 @@ class QuantizedModel:
 
 
 def quantize(model, example_input, calibration, *, scheme="mse", weight_scheme="max",
-             input_scale=None, batch=None, meta=None, calibration_limit=2048, seed=0):
+             input_scale=None, batch=None, meta=None, calibration_limit=2048, seed=0,
+             share_storage=True):
     """Quantize `model` (a float torch.nn.Module in eval mode).
 
     example_input: a float tensor (N, ...) of the model's input shape; N is the written
@@ -67,6 +68,9 @@ def quantize(model, example_input, calibration, *, scheme="mse", weight_scheme="
     input_scale: integer input = round(float input * input_scale), clamped to [-127, 127];
       default 127 / max |calibration input|.
     meta: model.json content (cvm_model_meta format); its input.scale is set to input_scale.
+    share_storage: intermediate values share storage pools by liveness (storage_plan.py), as the
+      reference's compiler plans them; False gives every node a pool of its own (the model's
+      storage then holds every intermediate value at once).
     """
     import torch
     from . import calibrate, capture, lower
@@ -125,5 +129,5 @@ def quantize(model, example_input, calibration, *, scheme="mse", weight_scheme="
         meta = json.loads(json.dumps(meta))
         meta.setdefault("cvm_model_meta", 1)
         meta.setdefault("input", {})["scale"] = round(input_scale, 6)
-    return QuantizedModel(g.symbol_json(heads), g.params_bin(), meta, input_scale,
+    return QuantizedModel(g.symbol_json(heads, share_storage), g.params_bin(), meta, input_scale,
                           [out_scales[o] for o in outputs])

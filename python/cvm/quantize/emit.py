@@ -22,6 +22,7 @@ import struct
 import numpy as np
 
 from .errors import QuantizeError
+from .storage_plan import storage_ids
 
 MULT_PRECISION = 16          # precision of the multipliers (values up to 2^15 - 1)
 MID_PRECISION = 32 - MULT_PRECISION
@@ -101,8 +102,14 @@ class GraphWriter:
         self.op_attrs.append({k: str(v) for k, v in (attrs or {}).items()})
         return len(self.nodes) - 1
 
-    def symbol_json(self, heads):
+    def symbol_json(self, heads, share_storage=True):
+        """The graph's text. share_storage: storage pools shared by liveness (storage_plan.py);
+        False gives each node a pool of its own (storage_id = node index)."""
         n = len(self.nodes)
+        if share_storage:
+            ids = storage_ids(self.nodes, self.shapes, heads)
+        else:
+            ids = list(range(n))
         graph = {
             "nodes": self.nodes,
             "arg_nodes": [i for i, nd in enumerate(self.nodes) if nd["op"] == "null"],
@@ -112,7 +119,7 @@ class GraphWriter:
                 "op_attrs": ["list_str", [json.dumps(a) for a in self.op_attrs]],
                 "dltype": ["list_str", ["int32"] * n],
                 "precision": ["list_int", self.precisions],
-                "storage_id": ["list_int", list(range(n))],
+                "storage_id": ["list_int", ids],
                 "shape": ["list_shape", [list(s) for s in self.shapes]],
             },
             "version": "cvm_1.0.0",

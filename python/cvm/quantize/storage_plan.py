@@ -1,21 +1,26 @@
-"""A storage plan for a written graph: emit.py gives every node a storage pool of its own
-(storage_id = node index), so a model holds every intermediate value at once (resnet50 at
-batch 16 and 224 x 224 passes the format's 4 GiB limit). share_storage() assigns pools by
-liveness instead, as the reference's own compiler does: walking the nodes in order, a node's
-output takes a pool whose last value has been read by every user (the best fitting one, or a
-new pool), and the pools of the values it read last are freed only after that, so an output
-never shares a pool with its own inputs. Parameters, the input and the graph's outputs keep
-pools of their own. A pool's size is the largest value it holds (the runtime sizes it so)."""
+"""The storage plan of a written graph: which storage pool (storage_id) holds each node's value.
+
+A pool per node holds every intermediate value at once (resnet50 at batch 16 and 224 x 224
+passes the format's 4 GiB limit), so emit.py assigns pools by liveness, as the reference's own
+compiler does: walking the nodes in order, a node's output takes a pool whose last value has
+been read by every user (the best fitting one, or a new pool), and the pools of the values it
+read last are freed only after that. Rules this keeps, which the runtime verifies or relies on
+(graph/graph.cc, and the reference's executor):
+- ids are non-negative;
+- an operator's output never shares a pool with one of its inputs (the verifier allows that only
+  for the reference's in-place operators; none is needed here);
+- parameters, the input `data` and the graph's outputs keep pools of their own: parameters are
+  written once at load and the input at each inference, and the outputs are read after the last
+  node ran.
+A pool's size is the largest value it holds (the runtime sizes it so)."""
 import json
 
 
-def share_storage(symbol_json):
-    g = json.loads(symbol_json)
-    nodes = g["nodes"]
-    shapes = g["attrs"]["shape"][1]
+def storage_ids(nodes, shapes, heads):
+    """The storage id of each node of a graph of one output per node: nodes as in symbol.json
+    (each with `op` and `inputs` as [node, output, version]), shapes one per node, heads the node
+    index of each output."""
     n = len(nodes)
-    if g.get("node_row_ptr", list(range(n + 1))) != list(range(n + 1)):
-        raise ValueError("share_storage handles graphs of one output per node")
     size = []
     for s in shapes:
         k = 1
@@ -26,7 +31,7 @@ def share_storage(symbol_json):
     for j, nd in enumerate(nodes):
         for i in nd["inputs"]:
             last_use[i[0]] = max(last_use[i[0]], j)
-    keep = {h[0] for h in g["heads"]}
+    keep = set(heads)
     ids = [0] * n
     pool_size = []
     free = []          # pool ids
@@ -52,5 +57,16 @@ def share_storage(symbol_json):
                 free.append(ids[i])
         if nd["op"] != "null" and last_use[j] < 0 and j not in keep:
             free.append(ids[j])   # a value nobody reads
+    return ids
+
+
+def share_storage(symbol_json):
+    """symbol_json (text) with its storage_id replaced by storage_ids(): for a graph written with
+    a pool per node (quantize(..., share_storage=False)) or by other tools."""
+    g = json.loads(symbol_json)
+    n = len(g["nodes"])
+    if g.get("node_row_ptr", list(range(n + 1))) != list(range(n + 1)):
+        raise ValueError("share_storage handles graphs of one output per node")
+    ids = storage_ids(g["nodes"], g["attrs"]["shape"][1], [h[0] for h in g["heads"]])
     g["attrs"]["storage_id"] = ["list_int", ids]
     return json.dumps(g, indent=1)

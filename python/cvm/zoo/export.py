@@ -91,12 +91,6 @@ def export(entry, out_dir, size=None, batch=1, seed=0, scheme="mse", quantized=N
 
 def write(entry, out_dir, model, q, size, batch, seed, scheme):
     import cvm
-    from ..quantize import QuantizedModel
-    from ..quantize.storage_plan import share_storage
-    # Pools shared by liveness (emit.py gives each node its own: resnet50 at batch 16 would
-    # pass the format's 4 GiB of storage).
-    q = QuantizedModel(share_storage(q.symbol_json), q.params, q.meta, q.input_scale,
-                       q.output_scales)
     macs, params = cost.count(model, size)
     q.save(out_dir)
     x = integer_input(entry, size, batch, seed, q.input_scale)
