@@ -12,8 +12,15 @@ read last are freed only after that. Rules this keeps, which the runtime verifie
 - parameters, the input `data` and the graph's outputs keep pools of their own: parameters are
   written once at load and the input at each inference, and the outputs are read after the last
   node ran.
+And one for speed: the pools a convolution or dense reads last are freed only when the run of
+element-wise nodes after it ends (the runtime fuses that run into the convolution's step, which
+reads its inputs all along, so a node of the run writing there would cut the group).
 A pool's size is the largest value it holds (the runtime sizes it so)."""
 import json
+
+
+ELEMENT_WISE = {"cvm_right_shift", "cvm_clip", "clip", "relu", "broadcast_mul", "broadcast_add",
+                "broadcast_sub", "elemwise_add", "elemwise_sub"}
 
 
 def storage_ids(nodes, shapes, heads):
@@ -35,7 +42,20 @@ def storage_ids(nodes, shapes, heads):
     ids = [0] * n
     pool_size = []
     free = []          # pool ids
+    held = []          # freed by the head of an element-wise run, free when the run ends
+    prev = -1          # the last operator node
     for j, nd in enumerate(nodes):
+        # The runtime fuses a convolution (or dense) and the element-wise nodes that follow
+        # it into one step that reads the convolution's inputs throughout: their pools stay
+        # taken until that run ends, else a depthwise group would be cut where a node of it
+        # writes where the data is.
+        if nd["op"] != "null":
+            func = nd.get("attrs", {}).get("func_name", "")
+            if not (func in ELEMENT_WISE and prev >= 0 and
+                    any(i[0] == prev for i in nd["inputs"])):
+                free.extend(held)
+                held = []
+            prev = j
         if nd["op"] == "null" or j in keep:
             ids[j] = len(pool_size)
             pool_size.append(size[j])
@@ -52,9 +72,10 @@ def storage_ids(nodes, shapes, heads):
             if p in free:
                 free.remove(p)
             ids[j] = p
+        fusing = nd.get("attrs", {}).get("func_name", "") in ("conv2d", "dense")
         for i in {i[0] for i in nd["inputs"]}:
             if last_use[i] == j and nodes[i]["op"] != "null" and i not in keep:
-                free.append(ids[i])
+                (held if fusing else free).append(ids[i])
         if nd["op"] != "null" and last_use[j] < 0 and j not in keep:
             free.append(ids[j])   # a value nobody reads
     return ids

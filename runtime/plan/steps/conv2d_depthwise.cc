@@ -28,6 +28,7 @@ class DepthwiseStep : public ByteStep {
                 const ParamView* weight)
       : ByteStep(std::move(chain)), nodes_(std::move(nodes)), t_(t), conv_(g), x_(x_eid),
         w_(w_eid), bias_(bias_eid), pg_(g), copy_first_(copy_first),
+        pointwise_(g.fh == 1 && g.fw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0),
         bytes_(kernels::depthwise_bytes(g.fh, g.fw, g.sh, g.sw, g.dh, g.dw, g.oh, g.ow)) {
     if (!t->depthwise_u8 || !weight || !bytes_.ok) {
       bytes_.ok = false;
@@ -68,8 +69,8 @@ class DepthwiseStep : public ByteStep {
   const char* kind() const override { return "depthwise"; }
   std::vector<uint32_t> nodes() const override { return nodes_; }
   std::vector<int64_t> data_eids() const override { return {x_}; }
-  // Only the byte kernel (every plane through it).
-  bool takes_bytes() const override { return bytes_.ok; }
+  // Only the byte kernel (every plane through it), or the pointwise path.
+  bool takes_bytes() const override { return bytes_.ok || pointwise(); }
   bool data_in_place() const override { return copy_first_; }
   void set_data_bytes(bool on) override { x_bytes_ = on; }
 
@@ -78,6 +79,10 @@ class DepthwiseStep : public ByteStep {
     const int32_t* x = ctx.data(x_);
     const int32_t* w = ctx.data(w_);
     const int32_t* bias = bias_ == kNoEntry ? nullptr : ctx.data(bias_);
+    if (pointwise()) {
+      run_pointwise(ctx, chain, x, w, bias);
+      return;
+    }
     const int64_t taps = conv_.fh * conv_.fw;
     // The byte kernel's sums are of int8 products (the int32 kernels read
     // any data: exact rounding there).
@@ -156,12 +161,45 @@ class DepthwiseStep : public ByteStep {
   }
 
  private:
+  // A 1 x 1 filter with strides 1 and no padding (a BatchNorm that follows no
+  // convolution, as the quantizer writes it): x * w[c] + bias[c], then the
+  // chain, plane by plane, from and to bytes where the plan says. Not for a
+  // residual pattern (its operand may be bytes, which the chain kernel does
+  // not read).
+  bool pointwise() const {
+    return pointwise_ && chain_.shape_only().pattern != kernels::Pattern::kResidual;
+  }
+  void run_pointwise(ExecContext& ctx, const kernels::Chain& chain, const int32_t* x,
+                     const int32_t* w, const int32_t* bias) const {
+    const int64_t pixels = conv_.pixels();
+    const int8_t* x8 = x_bytes_ ? reinterpret_cast<const int8_t*>(x) : nullptr;
+    const double work = static_cast<double>(conv_.n) * conv_.c * pixels * 4;
+    parallel(ctx, conv_.n * conv_.c, threads_for(ctx, work), [&](int64_t b, int64_t e, int thread) {
+      int32_t* sum = reinterpret_cast<int32_t*>(ctx.scratch[thread]);
+      for (int64_t i = b; i < e; ++i) {
+        const int64_t n = i / conv_.c, c = i % conv_.c, flat = i * pixels;
+        const int32_t add = bias ? bias[c] : 0;
+        t_->scale_add(x + flat, x8 ? x8 + flat : nullptr, w[c], x + flat, x8 ? x8 + flat : nullptr,
+                      0, pixels, sum);
+        if (!chain.final_bytes) {
+          t_->chain(chain, sum, pixels, flat, n, c, add);
+          continue;
+        }
+        kernels::Chain local = chain;
+        local.final_write = sum;
+        t_->chain(local, sum, pixels, 0, n, c, add);
+        narrow(sum, pixels, chain.final_bytes + flat);
+      }
+    });
+  }
+
   std::vector<uint32_t> nodes_;
   const kernels::Table* t_;
   ConvShape conv_;
   int64_t x_, w_, bias_;
   PhaseGrid pg_;
   bool copy_first_ = false;
+  bool pointwise_ = false;
   bool x_bytes_ = false;
   kernels::DepthwiseBytes bytes_;  // ok: the byte kernel runs
   std::vector<uint32_t> wpack_;    // [channel][filter row][chunk]
