@@ -297,6 +297,14 @@ struct Table {
   void (*scale_add)(const int32_t* a, const int8_t* a8, int32_t ka, const int32_t* b,
                     const int8_t* b8, int32_t kb, int64_t len, int32_t* out);
 
+  // The same sums plus `add`, then the chain's pattern (kStore, kClamp,
+  // kShiftClamp or kRequant, channel c's multiplier), stored at flat index
+  // `flat` of the chain's final entry (as int8 when chain.final_bytes is set):
+  // one pass. False, doing nothing, for other patterns.
+  bool (*scale_add_chain)(const Chain& chain, const int32_t* a, const int8_t* a8, int32_t ka,
+                          const int32_t* b, const int8_t* b8, int32_t kb, int32_t add,
+                          int64_t len, int64_t flat, int64_t c);
+
   // y[i] = the wrapping sum (max = false) or the max of x[i * inner .. + inner)
   // for i < rows (inner >= 1).
   void (*reduce_rows)(const int32_t* x, int64_t rows, int64_t inner, bool max, int32_t* y);

@@ -127,3 +127,68 @@ void epilogue(const Chain& ch, const int32_t* tile, int64_t ldc, int rows, const
   }
 }
 
+
+// Table::scale_add_chain.
+template <Pattern P, bool OutB>
+void scale_add_pattern(const Chain& ch, const int32_t* a, const int8_t* a8, int32_t ka,
+                       const int32_t* b, const int8_t* b8, int32_t kb, int32_t add, int64_t len,
+                       int64_t flat, int64_t c) {
+  const PatternArgs pa(ch);
+  const VecI va(ka), vb(kb), vadd(add);
+  const VecI y(P == Pattern::kRequant ? ch.mul_of(c) : 0);
+  int32_t* dst = OutB ? nullptr : ch.final_write + flat;
+  int8_t* dst8 = OutB ? ch.final_bytes + flat : nullptr;
+  for (int64_t j = 0; j < len; j += kLanes) {
+    const int64_t n = std::min<int64_t>(kLanes, len - j);
+    VecI x, z;
+    if (n == kLanes) {
+      x = a8 ? load_int8(a8 + j) : VecI::load_unaligned(a + j);
+      z = b8 ? load_int8(b8 + j) : VecI::load_unaligned(b + j);
+    } else {
+      // The tail through a zero-padded copy.
+      alignas(64) int8_t xa[kLanes] = {}, xb[kLanes] = {};
+      if (a8) std::memcpy(xa, a8 + j, static_cast<size_t>(n));
+      if (b8) std::memcpy(xb, b8 + j, static_cast<size_t>(n));
+      x = a8 ? load_int8(xa) : load_n(a + j, n);
+      z = b8 ? load_int8(xb) : load_n(b + j, n);
+    }
+    const VecI r = pattern_value<P>(pa, x * va + z * vb + vadd, y);
+    if (!OutB) {
+      if (n == kLanes) {
+        r.store_unaligned(dst + j);
+      } else {
+        store_n(dst + j, r, n);
+      }
+      continue;
+    }
+#if defined(__AVX512F__)
+    _mm512_mask_cvtepi32_storeu_epi8(dst8 + j, static_cast<__mmask16>((1u << n) - 1u), r);
+#else
+    alignas(64) int32_t v[kLanes];
+    r.store_aligned(v);
+    for (int64_t k = 0; k < n; ++k) dst8[j + k] = static_cast<int8_t>(v[k]);
+#endif
+  }
+}
+
+template <Pattern P>
+void scale_add_p(const Chain& ch, const int32_t* a, const int8_t* a8, int32_t ka, const int32_t* b,
+                 const int8_t* b8, int32_t kb, int32_t add, int64_t len, int64_t flat, int64_t c) {
+  if (ch.final_bytes) {
+    scale_add_pattern<P, true>(ch, a, a8, ka, b, b8, kb, add, len, flat, c);
+  } else {
+    scale_add_pattern<P, false>(ch, a, a8, ka, b, b8, kb, add, len, flat, c);
+  }
+}
+
+bool scale_add_chain(const Chain& ch, const int32_t* a, const int8_t* a8, int32_t ka,
+                     const int32_t* b, const int8_t* b8, int32_t kb, int32_t add, int64_t len,
+                     int64_t flat, int64_t c) {
+  switch (ch.pattern) {
+    case Pattern::kStore: scale_add_p<Pattern::kStore>(ch, a, a8, ka, b, b8, kb, add, len, flat, c); return true;
+    case Pattern::kClamp: scale_add_p<Pattern::kClamp>(ch, a, a8, ka, b, b8, kb, add, len, flat, c); return true;
+    case Pattern::kShiftClamp: scale_add_p<Pattern::kShiftClamp>(ch, a, a8, ka, b, b8, kb, add, len, flat, c); return true;
+    case Pattern::kRequant: scale_add_p<Pattern::kRequant>(ch, a, a8, ka, b, b8, kb, add, len, flat, c); return true;
+    default: return false;
+  }
+}

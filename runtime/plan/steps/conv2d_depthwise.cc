@@ -179,8 +179,11 @@ class DepthwiseStep : public ByteStep {
       for (int64_t i = b; i < e; ++i) {
         const int64_t n = i / conv_.c, c = i % conv_.c, flat = i * pixels;
         const int32_t add = bias ? bias[c] : 0;
-        t_->scale_add(x + flat, x8 ? x8 + flat : nullptr, w[c], x + flat, x8 ? x8 + flat : nullptr,
-                      0, pixels, sum);
+        const int8_t* p8 = x8 ? x8 + flat : nullptr;
+        if (t_->scale_add_chain(chain, x + flat, p8, w[c], x + flat, p8, 0, add, pixels, flat, c)) {
+          continue;
+        }
+        t_->scale_add(x + flat, p8, w[c], x + flat, p8, 0, pixels, sum);
         if (!chain.final_bytes) {
           t_->chain(chain, sum, pixels, flat, n, c, add);
           continue;

@@ -104,9 +104,14 @@ class ScaledAddStep : public FusedStep, public ByteIO {
         const int64_t begin = (i % per_plane) * kPiece;
         const int64_t len = std::min(kPiece, plane_ - begin);
         const int64_t flat = p * plane_ + begin;
-        t_->scale_add(xa + flat, xa8 ? xa8 + flat : nullptr, ma[n * a_.stride_n + c * a_.stride_c],
-                      xb + flat, xb8 ? xb8 + flat : nullptr, mb[n * b_.stride_n + c * b_.stride_c],
-                      len, sum);
+        const int32_t ka = ma[n * a_.stride_n + c * a_.stride_c];
+        const int32_t kb = mb[n * b_.stride_n + c * b_.stride_c];
+        const int8_t* a8 = xa8 ? xa8 + flat : nullptr;
+        const int8_t* b8 = xb8 ? xb8 + flat : nullptr;
+        if (t_->scale_add_chain(chain, xa + flat, a8, ka, xb + flat, b8, kb, 0, len, flat, c)) {
+          continue;
+        }
+        t_->scale_add(xa + flat, a8, ka, xb + flat, b8, kb, len, sum);
         if (!chain.final_bytes) {
           t_->chain(chain, sum, len, flat, n, c, 0);
           continue;
