@@ -97,5 +97,20 @@ inline std::vector<int32_t> input_values(std::mt19937& rng, int64_t n, int32_t b
   return random_values(rng, n, bound);
 }
 
+// A random storage plan over nodes 0..last (up to `pools` + 1 shared pools),
+// except that each node of `reads` (a node, then its inputs that it may not
+// write over: the model would not load) keeps storage apart from them.
+inline void random_storage(ModelBuilder& b, std::mt19937& rng, int last, int pools,
+                           const std::vector<std::vector<int>>& reads) {
+  for (int i = 0; i <= last; ++i) {
+    if (pick(rng, 0, 2) != 0) b.set_storage(i, static_cast<int>(pick(rng, 0, pools)));
+  }
+  for (const std::vector<int>& r : reads) {
+    for (size_t k = 1; k < r.size(); ++k) {
+      if (b.storage(r[0]) == b.storage(r[k])) b.set_storage(r[0], 100 + r[0]);
+    }
+  }
+}
+
 }  // namespace test
 }  // namespace cvm

@@ -310,15 +310,7 @@ TEST_CASE("copies of byte activations equal the scalar executor", "[fast]") {
     }
     b.set_heads(heads);
     if (iter % 3 == 2) {
-      const int pools = static_cast<int>(pick(rng, 2, 5));
-      for (int i = 0; i <= z; ++i) {
-        if (pick(rng, 0, 2) != 0) b.set_storage(i, static_cast<int>(pick(rng, 0, pools)));
-      }
-      for (const std::vector<int>& r : reads) {
-        for (size_t k = 1; k < r.size(); ++k) {
-          if (b.storage(r[0]) == b.storage(r[k])) b.set_storage(r[0], 100 + r[0]);
-        }
-      }
+      random_storage(b, rng, z, static_cast<int>(pick(rng, 2, 5)), reads);
       what += " random storage";
     }
     std::vector<std::vector<int32_t>> in;

@@ -812,17 +812,7 @@ TEST_CASE("byte activations between convolutions equal the scalar executor", "[f
       }
       what += " network storage";
     } else if (mode == 2) {
-      const int pools = static_cast<int>(pick(rng, 2, 5));
-      for (int i = 0; i <= z; ++i) {
-        if (pick(rng, 0, 2) != 0) b.set_storage(i, static_cast<int>(pick(rng, 0, pools)));
-      }
-      // These may not write where their inputs are (the model would not
-      // load).
-      for (const std::vector<int>& cv : convs) {
-        for (size_t k = 1; k < cv.size(); ++k) {
-          if (b.storage(cv[0]) == b.storage(cv[k])) b.set_storage(cv[0], 100 + cv[0]);
-        }
-      }
+      random_storage(b, rng, z, static_cast<int>(pick(rng, 2, 5)), convs);
       what += " random storage";
     }
     std::vector<std::vector<int32_t>> in;
@@ -950,17 +940,7 @@ TEST_CASE("requantisation by per-channel multipliers and scaled adds equal the s
       }
       what += " in place";
     } else if (mode == 2) {
-      const int pools = static_cast<int>(pick(rng, 2, 6));
-      for (int i = 0; i <= z; ++i) {
-        if (pick(rng, 0, 2) != 0) b.set_storage(i, static_cast<int>(pick(rng, 0, pools)));
-      }
-      // These may not write where their inputs are (the model would not
-      // load).
-      for (const std::vector<int>& r : reads) {
-        for (size_t k = 1; k < r.size(); ++k) {
-          if (b.storage(r[0]) == b.storage(r[k])) b.set_storage(r[0], 100 + r[0]);
-        }
-      }
+      random_storage(b, rng, z, static_cast<int>(pick(rng, 2, 6)), reads);
       what += " random storage";
     }
     std::vector<std::vector<int32_t>> in;
