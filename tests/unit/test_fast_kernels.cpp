@@ -28,6 +28,7 @@ using cvm::test::fast_levels;
 using cvm::test::input_values;
 using cvm::test::IsaGuard;
 using cvm::test::pick;
+using cvm::test::random_storage;
 using cvm::test::run_model;
 using cvm::test::Runs;
 using cvm::test::same_as_scalar;
