@@ -953,9 +953,10 @@ TEST_CASE("requantisation by per-channel multipliers and scaled adds equal the s
       const Runs got = run_model(b, {in[0]}, cvm::Isa::kAvx512, 2);
       if (got.plan.find("byte entries 0") == std::string::npos) ++with_bytes;
     }
-    if (sum != y) {
+    if (sum != y && !fast_levels().empty()) {
       // The scaled add's step, fused unless a product is read (here: never)
-      // or the storage plan keeps a product's write.
+      // or the storage plan keeps a product's write (no steps without a
+      // vector ISA: the scalar executor runs these nodes one by one).
       IsaGuard guard;
       const Runs got = run_model(b, {in[0]}, fast_levels().back(), 1);
       for (const std::string& step : got.steps) {
@@ -969,9 +970,11 @@ TEST_CASE("requantisation by per-channel multipliers and scaled adds equal the s
     }
   }
   CHECK(tested >= 200);
-  WARN("scaled add steps: " << scaled_adds << ", fused " << fused_adds);
-  CHECK(scaled_adds >= 80);
-  CHECK(fused_adds >= scaled_adds / 2);
+  if (!fast_levels().empty()) {
+    WARN("scaled add steps: " << scaled_adds << ", fused " << fused_adds);
+    CHECK(scaled_adds >= 80);
+    CHECK(fused_adds >= scaled_adds / 2);
+  }
   if (cvm::detected_isa() >= cvm::Isa::kAvx512) {
     WARN("plans with byte entries: " << with_bytes << " of " << tested);
     CHECK(with_bytes >= tested / 2);
