@@ -20,6 +20,7 @@
 #include "graph/params.h"
 #include "kernels/isa.h"
 #include "kernels/thread_pool.h"
+#include "runtime/mapped_file.h"
 #include "runtime/output_bytes.h"
 #include "runtime/plan.h"
 #include "runtime/thread_choice.h"
@@ -81,10 +82,13 @@ struct Model::Impl {
   std::vector<uint32_t> shared;
   std::vector<std::vector<uint32_t>> scratch;
 
-  void load(const std::string& json, const std::string& params_blob, int device_type);
+  // `file`, when set, is where `blob` lies: each parameter's pages are given
+  // back once checked and again once packed.
+  void load(const std::string& json, const char* blob, size_t blob_size, const MappedFile* file,
+            int device_type);
   void make_plan(int device_type);
   int thread_count() const;
-  void bind_params(const std::string& blob);
+  void bind_params(const char* blob, size_t blob_size, const MappedFile* file);
   void check_memory(uint64_t param_bytes) const;
   void allocate();
   // Runs an inference on the input whose value i is value(i), clamped to the
@@ -96,8 +100,8 @@ struct Model::Impl {
   std::vector<double>* step_cpu = nullptr;
 };
 
-void Model::Impl::load(const std::string& json, const std::string& params_blob,
-                       int device_type) {
+void Model::Impl::load(const std::string& json, const char* blob, size_t blob_size,
+                       const MappedFile* file, int device_type) {
   graph = load_graph(json);
   for (const GraphNode& node : graph.nodes) {
     CVM_VERIFY(node.is_variable() || node.op->has_kernel())
@@ -144,7 +148,10 @@ void Model::Impl::load(const std::string& json, const std::string& params_blob,
     gas_message = e.what();
   }
 
-  bind_params(params_blob);
+  bind_params(blob, blob_size, file);
+  if (file) {
+    params.set_release([file](const void* p, size_t n) { file->release(p, n); });
+  }
   make_plan(device_type);
 }
 
@@ -174,9 +181,9 @@ int Model::Impl::thread_count() const {
   return hw == 0 ? 1 : static_cast<int>(std::min<unsigned>(hw, kMaxThreads));
 }
 
-void Model::Impl::bind_params(const std::string& blob) {
-  CVM_VERIFY(!blob.empty()) << "the params blob is empty";
-  std::vector<ParamArray> arrays = load_params(blob.data(), blob.size(), /*widen=*/false);
+void Model::Impl::bind_params(const char* blob, size_t blob_size, const MappedFile* file) {
+  CVM_VERIFY(blob_size > 0) << "the params blob is empty";
+  std::vector<ParamArray> arrays = load_params(blob, blob_size, /*widen=*/false);
   uint64_t param_bytes = 0;
   for (const ParamArray& a : arrays) param_bytes += 4 * static_cast<uint64_t>(a.count);
   verify_fits_in_memory(static_cast<uint64_t>(storage) + param_bytes,
@@ -237,6 +244,7 @@ void Model::Impl::bind_params(const std::string& blob) {
       }
     }
     params.add(std::move(bound));
+    if (file) file->release(a.raw, static_cast<size_t>(a.count) * (a.dtype_bits / 8));
   }
   for (size_t i = 0; i < set.size(); ++i) {
     const GraphNode& node = graph.nodes[graph.arg_nodes[i]];
@@ -365,13 +373,32 @@ std::unique_ptr<Model> Model::load(const std::string& graph_json, const std::str
 
 std::unique_ptr<Model> Model::load(const std::string& graph_json, const std::string& params,
                                    const LoadOptions& options) {
+  return load_blob(graph_json, params.data(), params.size(), nullptr, options);
+}
+
+std::unique_ptr<Model> Model::load(const std::string& graph_json, const void* params,
+                                   size_t size, const LoadOptions& options) {
+  CVM_VERIFY(params != nullptr || size == 0) << "the params blob is null";
+  return load_blob(graph_json, static_cast<const char*>(params), size, nullptr, options);
+}
+
+std::unique_ptr<Model> Model::load_blob(const std::string& graph_json, const char* params,
+                                        size_t size, const MappedFile* file,
+                                        const LoadOptions& options) {
   CVM_CHECK(options.device_type == 0 || options.device_type == 2)
       << "Invalid device type: " << options.device_type
       << ", only 0 (CPU) and 2 (FORMAL) are supported";
   auto impl = std::make_unique<Impl>();
   impl->max_memory = options.max_memory_bytes;
-  impl->load(graph_json, params, options.device_type);
+  impl->load(graph_json, params, size, file, options.device_type);
   return std::unique_ptr<Model>(new Model(std::move(impl)));
+}
+
+std::unique_ptr<Model> Model::load_params_file(const std::string& graph_json,
+                                               const std::string& params_path,
+                                               const LoadOptions& options) {
+  const MappedFile file(params_path, std::numeric_limits<size_t>::max() - 1);
+  return load_blob(graph_json, file.data(), file.size(), &file, options);
 }
 
 std::unique_ptr<Model> Model::load_files(const std::string& symbol_path,
@@ -384,7 +411,7 @@ std::unique_ptr<Model> Model::load_files(const std::string& symbol_path,
 std::unique_ptr<Model> Model::load_files(const std::string& symbol_path,
                                          const std::string& params_path,
                                          const LoadOptions& options) {
-  return load(read_file(symbol_path), read_file(params_path), options);
+  return load_params_file(read_file(symbol_path), params_path, options);
 }
 
 std::string Model::version() const { return impl_->version; }

@@ -27,6 +27,8 @@ struct TensorInfo {
 
 // Limits a caller sets on top of the format's own (storage at most 4 GiB and
 // the reference's gas limits, always checked).
+class MappedFile;  // runtime/mapped_file.h
+
 struct LoadOptions {
   // 0 (CPU) or 2 (the reference's specification build; the same bytes).
   int device_type = 0;
@@ -45,11 +47,23 @@ class Model {
                                      int device_type = 0);
   static std::unique_ptr<Model> load(const std::string& graph_json, const std::string& params,
                                      const LoadOptions& options);
+  // The params blob as `size` bytes at `params`, read in place during the
+  // load (no copy of it is made); they must not change while it runs.
+  static std::unique_ptr<Model> load(const std::string& graph_json, const void* params,
+                                     size_t size, const LoadOptions& options);
   static std::unique_ptr<Model> load_files(const std::string& symbol_path,
                                            const std::string& params_path, int device_type = 0);
   static std::unique_ptr<Model> load_files(const std::string& symbol_path,
                                            const std::string& params_path,
                                            const LoadOptions& options);
+  // The graph JSON from memory, the params blob from a file that is mapped
+  // rather than read where the system allows (load_files() does the same):
+  // each parameter's pages leave memory once it is checked and packed, so a
+  // load peaks at about one copy of the weights instead of two. The file
+  // must not change while the model loads.
+  static std::unique_ptr<Model> load_params_file(const std::string& graph_json,
+                                                 const std::string& params_path,
+                                                 const LoadOptions& options = LoadOptions());
   ~Model();
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;
@@ -122,6 +136,10 @@ class Model {
 
  private:
   explicit Model(std::unique_ptr<Impl> impl);
+  // The blob [params, params + size), which lies in `file` when that is set.
+  static std::unique_ptr<Model> load_blob(const std::string& graph_json, const char* params,
+                                          size_t size, const MappedFile* file,
+                                          const LoadOptions& options);
   std::unique_ptr<Impl> impl_;
 };
 

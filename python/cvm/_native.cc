@@ -134,13 +134,19 @@ class NativeModel {
               int device_type) {
     ByteView j(json, "the graph JSON");
     ByteView p(params, "the params blob");
-    std::string json_text(j.data(), j.size()), params_blob(p.data(), p.size());
+    std::string json_text(j.data(), j.size());
+    // Immutable bytes are read in place (the Python object holds the only
+    // other copy of the weights); anything else is copied first, as another
+    // thread could change it while the load runs without the GIL.
+    std::string params_copy;
+    if (!PyBytes_Check(params.ptr())) params_copy.assign(p.data(), p.size());
+    const char* blob = PyBytes_Check(params.ptr()) ? p.data() : params_copy.data();
     cvm::LoadOptions options;
     options.device_type = device_type;
     options.max_memory_bytes = static_cast<size_t>(max_memory_bytes);
     {
       py::gil_scoped_release release;
-      model_ = cvm::Model::load(json_text, params_blob, options);
+      model_ = cvm::Model::load(json_text, blob, p.size(), options);
     }
     input_ = model_->input();
     input_count_ = 1;

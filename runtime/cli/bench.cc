@@ -127,7 +127,7 @@ int run_bench(const Options& o) {
   std::printf("model: %s, input %s %s, %s\n", m.label.c_str(), shape_text(model.input().shape).c_str(),
               model.input_type_size() == 1 ? "int8" : "int32", random ? "random" : o.input.c_str());
   std::printf("threads: %d\n", model.threads());
-  std::printf("load: %.3f ms (reading the files %.3f ms), first inference %.3f ms\n", m.load_ms,
+  std::printf("load: %.3f ms (reading the graph %.3f ms), first inference %.3f ms\n", m.load_ms,
               m.read_ms, first_ms);
   std::printf("runs: %zu timed in %.2f s, after %d warm-up\n", ms.size(), wall_s, o.warmup);
   std::printf("latency ms: min %.3f, mean %.3f, p50 %.3f, p90 %.3f, p99 %.3f, max %.3f\n",

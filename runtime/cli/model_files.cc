@@ -79,10 +79,24 @@ LoadedModel load_model(const ModelPaths& paths) {
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();
   const std::string symbol = read_at_most(paths.symbol, kMaxSymbolBytes, "a graph JSON");
-  const std::string params = read_at_most(paths.params, kMaxParamsBytes, "a params blob");
+  // A params file is mapped by the loader (each weight's pages leave memory
+  // once it is packed: one copy of the weights at the peak); stdin or a pipe
+  // is read.
+  struct stat st;
+  const bool map = !is_stdio(paths.params) && ::stat(paths.params.c_str(), &st) == 0 &&
+                   S_ISREG(st.st_mode);
+  std::string params;
+  if (map) {
+    CVM_VERIFY(static_cast<unsigned long long>(st.st_size) <= kMaxParamsBytes)
+        << paths.params << ": " << st.st_size << " bytes, more than the " << kMaxParamsBytes
+        << " accepted for a params blob";
+  } else {
+    params = read_at_most(paths.params, kMaxParamsBytes, "a params blob");
+  }
   const auto t1 = Clock::now();
   try {
-    m.model = cvm::Model::load(symbol, params);
+    m.model = map ? cvm::Model::load_params_file(symbol, paths.params)
+                  : cvm::Model::load(symbol, params);
   } catch (const cvm::Error& e) {
     const std::string what = e.what();
     if (what.find("[json.exception.parse_error") != std::string::npos) {

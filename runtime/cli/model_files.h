@@ -24,7 +24,7 @@ struct LoadedModel {
   bool has_meta = false;
   ModelMeta meta;
   std::vector<std::string> head_ops;  // operator of each output's node
-  double read_ms = 0;  // reading the files
+  double read_ms = 0;  // reading the graph (and a params blob that is not a file to map)
   double load_ms = 0;  // parsing, verifying and planning (cvm::Model::load)
 };
 

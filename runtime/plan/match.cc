@@ -57,6 +57,8 @@ class Matcher {
         plain_accesses(nid, &acc);
         used = 1;
       }
+      // The weights it packed are not read again (a mapped blob's pages go).
+      params_.release_found();
       for (Access& a : acc) a.step = result.steps.size();
       result.steps.push_back(std::move(step));
       result.accesses.push_back(std::move(acc));

@@ -24,6 +24,10 @@ using kernels::StageOp;
 
 constexpr int64_t kNoEntry = -1;
 
+// Elements of a weight packed between two calls of ParamView::release_range
+// (a few MiB of a mapped blob resident at a time).
+constexpr int64_t kReleaseElements = int64_t(1) << 22;
+
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // Byte activations to and from int32 (the int32 values fit int8).

@@ -95,8 +95,13 @@ class ConvGemmStep : public ByteStep {
     const int shift = group == 4 ? 8 : 16;
     const uint32_t mask = group == 4 ? 0xFFu : 0xFFFFu;
     std::vector<int32_t> wrow(static_cast<size_t>(row));
+    int64_t released = 0;
     for (int64_t oc = 0; oc < g.o; ++oc) {
       weight.read(oc * row, row, wrow.data());
+      if ((oc + 1) * row - released >= kReleaseElements || oc + 1 == g.o) {
+        weight.release_range(released, (oc + 1) * row);
+        released = (oc + 1) * row;
+      }
       const int32_t* wr = wrow.data();
       uint32_t sum = 0;
       for (int64_t i = 0; i < row; ++i) sum += static_cast<uint32_t>(static_cast<int8_t>(wr[i]));

@@ -24,10 +24,15 @@ class DenseStep : public FusedStep {
     const int64_t lanes = t->lanes;
     blocks_ = ceil_div(units, lanes);
     w_.assign(static_cast<size_t>(blocks_ * lanes * depth), 0);
+    int64_t released = 0;
     for (int64_t u = 0; u < units; ++u) {
       for (int64_t k = 0; k < depth; ++k) {
         w_[static_cast<size_t>(((u / lanes) * depth + k) * lanes + u % lanes)] =
             static_cast<int8_t>(weight[u * depth + k]);
+      }
+      if ((u + 1) * depth - released >= kReleaseElements || u + 1 == units) {
+        weight.release_range(released, (u + 1) * depth);
+        released = (u + 1) * depth;
       }
     }
   }
