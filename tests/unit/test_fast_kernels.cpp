@@ -239,6 +239,47 @@ static const cvm::kernels::Table* vbmi_table() {
   return nullptr;
 }
 
+// The implicit GEMM's data words (AVX-512: four channels' int8 values + 128,
+// one byte each; channels past `channels` read as zero): pack_bytes (int8
+// data, 64 pixels at a time for four channels) and pack_words (int32 data)
+// against the definition, at random counts, channel counts and strides,
+// nothing written past `count`.
+TEST_CASE("data packing of the implicit GEMM equals the word definition", "[fast]") {
+  const cvm::kernels::Table* t = cvm::kernels::table(cvm::Isa::kAvx512);
+  if (cvm::detected_isa() < cvm::Isa::kAvx512 || !t || !t->pack_bytes) {
+    WARN("no AVX-512 on this CPU: the byte packing is not used");
+    return;
+  }
+  std::mt19937 rng(99);
+  int tested = 0;
+  for (int iter = 0; iter < 400; ++iter) {
+    const int64_t count = iter < 40 ? iter + 1 : pick(rng, 1, iter % 3 == 0 ? 700 : 200);
+    const int channels = static_cast<int>(pick(rng, 1, 4));
+    const int64_t cs = count + pick(rng, 0, 70);
+    const std::vector<int32_t> x = random_values(rng, channels * cs, 128);
+    std::vector<int8_t> bytes(x.size());
+    for (size_t i = 0; i < x.size(); ++i) bytes[i] = static_cast<int8_t>(std::min(x[i], 127));
+    std::vector<int32_t> wide(bytes.begin(), bytes.end());
+    std::vector<uint32_t> want(static_cast<size_t>(count) + 20, 0xDEADBEEFu);
+    for (int64_t p = 0; p < count; ++p) {
+      uint32_t word = 0;
+      for (int j = 0; j < 4; ++j) {
+        const uint32_t v = j < channels ? static_cast<uint8_t>(bytes[static_cast<size_t>(j * cs + p)]) : 0u;
+        word |= ((v ^ 0x80u) & 0xFFu) << (8 * j);
+      }
+      want[static_cast<size_t>(p)] = word;
+    }
+    std::vector<uint32_t> got(want.size(), 0xDEADBEEFu), got_words(want.size(), 0xDEADBEEFu);
+    t->pack_bytes(bytes.data(), cs, channels, count, got.data());
+    t->pack_words(wide.data(), cs, channels, count, got_words.data());
+    INFO("count " << count << " channels " << channels << " stride " << cs);
+    REQUIRE(got == want);
+    REQUIRE(got_words == want);
+    ++tested;
+  }
+  CHECK(tested == 400);
+}
+
 // A plane and filter for the depthwise byte kernel: int8 values, the taps
 // packed as the kernel takes them, and the plain sums it must give.
 struct DepthwisePlane {
