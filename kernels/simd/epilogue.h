@@ -141,6 +141,15 @@ void scale_add_pattern(const Chain& ch, const int32_t* a, const int8_t* a8, int3
   for (int64_t j = 0; j < len; j += kLanes) {
     const int64_t n = std::min<int64_t>(kLanes, len - j);
     VecI x, z;
+#if defined(__AVX512F__)
+    // Masked loads for the tail too (a copy through the stack made every
+    // load wait on the copy's stores).
+    const __mmask16 m = static_cast<__mmask16>(n == kLanes ? 0xFFFFu : (1u << n) - 1u);
+    x = a8 ? VecI(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, a8 + j)))
+           : VecI(_mm512_maskz_loadu_epi32(m, a + j));
+    z = b8 ? VecI(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, b8 + j)))
+           : VecI(_mm512_maskz_loadu_epi32(m, b + j));
+#else
     if (n == kLanes) {
       x = a8 ? load_int8(a8 + j) : VecI::load_unaligned(a + j);
       z = b8 ? load_int8(b8 + j) : VecI::load_unaligned(b + j);
@@ -152,6 +161,7 @@ void scale_add_pattern(const Chain& ch, const int32_t* a, const int8_t* a8, int3
       x = a8 ? load_int8(xa) : load_n(a + j, n);
       z = b8 ? load_int8(xb) : load_n(b + j, n);
     }
+#endif
     const VecI r = pattern_value<P>(pa, x * va + z * vb + vadd, y);
     if (!OutB) {
       if (n == kLanes) {
