@@ -9,6 +9,7 @@
 #include <climits>
 #include <cstdint>
 #include <cstdlib>
+#include <vector>
 
 #include "cvm/isa.hpp"
 
@@ -288,6 +289,12 @@ struct Table {
                       int64_t sw, int64_t top, int64_t left, int64_t oh, int64_t ow, int8_t* out,
                       int8_t* scratch) = nullptr;
 
+  // max_pool2d 3 x 3, strides 1, padding 1 (output h x w) of one int8
+  // plane of `plane` = h * w values, row length w; `masks` from
+  // max_pool3_masks(h, w). Null without AVX-512.
+  void (*max_pool3_u8)(const int8_t* x, int64_t plane, int64_t w, const uint64_t* masks,
+                       int8_t* out) = nullptr;
+
   // dst[r * phase_stride + k] = src[k * s + r] for every k * s + r < count.
   void (*split_phases)(const int32_t* src, int64_t count, int64_t s, int32_t* dst,
                        int64_t phase_stride);
@@ -321,6 +328,32 @@ inline int64_t max_pool_scratch(int64_t w, int64_t pw, int64_t sw, int64_t ow, i
 
 // Bytes of max_pool_u8's scratch: a padded row and its window maxima, each
 // with a vector of slack.
+// Per vector of 64 pixels of an h x w plane (flat): the lanes in the plane,
+// then for each tap (dr, dc) of a 3 x 3 window but the centre, row by row,
+// the lanes whose pixel (r + dr, q + dc) lies in the plane. Bit l of a mask:
+// pixel 64 * vector + l.
+inline std::vector<uint64_t> max_pool3_masks(int64_t h, int64_t w) {
+  const int64_t plane = h * w;
+  std::vector<uint64_t> masks;
+  for (int64_t i0 = 0; i0 < plane; i0 += 64) {
+    uint64_t m[9] = {};
+    for (int64_t l = 0; l < 64 && i0 + l < plane; ++l) {
+      const int64_t r = (i0 + l) / w, q = (i0 + l) % w;
+      m[0] |= uint64_t{1} << l;
+      int t = 1;
+      for (int64_t dr = -1; dr <= 1; ++dr) {
+        for (int64_t dc = -1; dc <= 1; ++dc) {
+          if (dr == 0 && dc == 0) continue;
+          if (r + dr >= 0 && r + dr < h && q + dc >= 0 && q + dc < w) m[t] |= uint64_t{1} << l;
+          ++t;
+        }
+      }
+    }
+    masks.insert(masks.end(), m, m + 9);
+  }
+  return masks;
+}
+
 inline int64_t max_pool_u8_scratch(int64_t w, int64_t pw, int64_t sw, int64_t ow, int64_t left) {
   const int64_t row = std::max((ow - 1) * sw + pw, left + w) + 128;
   return 2 * row;

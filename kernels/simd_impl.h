@@ -78,6 +78,9 @@ Table make_table() {
   }
 #endif
   t.max_pool = max_pool;
+#if defined(__AVX512F__)
+  t.max_pool3_u8 = max_pool3_u8;
+#endif
   t.split_phases = split_phases;
   t.dense = dense;
   t.reduce_rows = reduce_rows;

@@ -489,6 +489,43 @@ TEST_CASE("max_pool2d byte kernel: plain window maxima", "[fast]") {
   CHECK(tested >= 150);
 }
 
+// The flat 3 x 3 / 1 / 1 byte pool (GoogLeNet's block pools) against a plain
+// loop: planes from 1 x 1 to 70 x 70 (one vector holding several rows, rows
+// longer than a vector), nothing written past the plane.
+TEST_CASE("max_pool2d 3 x 3 flat byte kernel: plain window maxima", "[fast]") {
+  const cvm::kernels::Table* t = cvm::kernels::table(cvm::Isa::kAvx512);
+  if (cvm::detected_isa() < cvm::Isa::kAvx512 || !t || !t->max_pool3_u8) {
+    WARN("no AVX-512 on this CPU: the flat 3 x 3 pool is not used");
+    return;
+  }
+  std::mt19937 rng(33);
+  for (int iter = 0; iter < 300; ++iter) {
+    const int64_t h = iter < 20 ? 1 + iter % 4 : pick(rng, 1, 70);
+    const int64_t w = iter < 20 ? 1 + iter / 4 : pick(rng, 1, 70);
+    std::vector<int8_t> x(static_cast<size_t>(h * w));
+    for (int8_t& v : x) v = static_cast<int8_t>(pick(rng, -128, 127));
+    std::vector<int8_t> want(x.size());
+    for (int64_t r = 0; r < h; ++r) {
+      for (int64_t q = 0; q < w; ++q) {
+        int best = -1000;
+        for (int64_t i = r - 1; i <= r + 1; ++i) {
+          for (int64_t j = q - 1; j <= q + 1; ++j) {
+            if (i >= 0 && i < h && j >= 0 && j < w) best = std::max<int>(best, x[static_cast<size_t>(i * w + j)]);
+          }
+        }
+        want[static_cast<size_t>(r * w + q)] = static_cast<int8_t>(best);
+      }
+    }
+    const std::vector<uint64_t> masks = cvm::kernels::max_pool3_masks(h, w);
+    REQUIRE(masks.size() == static_cast<size_t>((h * w + 63) / 64 * 9));
+    std::vector<int8_t> got(x.size() + 64, 77);
+    t->max_pool3_u8(x.data(), h * w, w, masks.data(), got.data());
+    INFO(h << "x" << w);
+    CHECK(std::vector<int8_t>(got.begin(), got.begin() + h * w) == want);
+    CHECK(std::all_of(got.begin() + h * w, got.end(), [](int8_t v) { return v == 77; }));
+  }
+}
+
 TEST_CASE("fast conv2d on the layer shapes of the networks", "[fast]") {
   std::mt19937 rng(99);
   struct L { int64_t c, hw, o, k, s, p, g; };

@@ -15,16 +15,27 @@ namespace cvm {
 namespace planning {
 namespace {
 
+// Planes up to this many pixels take the flat 3 x 3 kernel (its masks: 9
+// words per 64 pixels); larger ones, where a row holds many vectors, the
+// row kernel.
+constexpr int64_t kPool3MaxPlane = int64_t(1) << 16;
+
 class MaxPoolStep : public NodeStep, public ByteIO {
  public:
   ByteIO* byte_io() override { return this; }
   MaxPoolStep(uint32_t nid, const kernels::Table* t, const ConvShape& g, int64_t x_eid,
               int64_t y_eid)
-      : NodeStep(nid), t_(t), conv_(g), x_(x_eid), y_(y_eid) {}
+      : NodeStep(nid), t_(t), conv_(g), x_(x_eid), y_(y_eid) {
+    if (t->max_pool3_u8 && g.fh == 3 && g.fw == 3 && g.sh == 1 && g.sw == 1 && g.ph == 1 &&
+        g.pw == 1 && g.oh == g.h && g.ow == g.w && g.h * g.w <= kPool3MaxPlane) {
+      pool3_masks_ = kernels::max_pool3_masks(g.h, g.w);
+    }
+  }
 
   size_t thread_words() const override {
     // The kernel's scratch, then a plane and an output plane as int32 for
     // byte activations (or the byte kernel's scratch).
+    if (pool3()) return 0;
     if (bytes_kernel()) {
       return static_cast<size_t>(
           (kernels::max_pool_u8_scratch(conv_.w, conv_.fw, conv_.sw, conv_.ow, conv_.pw) + 3) / 4);
@@ -47,6 +58,18 @@ class MaxPoolStep : public NodeStep, public ByteIO {
     int32_t* y = ctx.data(y_);
     const int64_t plane = conv_.h * conv_.w, pixels = conv_.pixels();
     const double work = static_cast<double>(conv_.n) * conv_.c * (plane + pixels * 4);
+    if (pool3()) {
+      const int8_t* x8 = reinterpret_cast<const int8_t*>(x);
+      int8_t* y8 = reinterpret_cast<int8_t*>(y);
+      parallel(ctx, conv_.n * conv_.c, threads_for(ctx, work / 4),
+               [&](int64_t b, int64_t e, int) {
+                 for (int64_t i = b; i < e; ++i) {
+                   t_->max_pool3_u8(x8 + i * plane, plane, conv_.w, pool3_masks_.data(),
+                                    y8 + i * plane);
+                 }
+               });
+      return;
+    }
     if (bytes_kernel()) {
       const int8_t* x8 = reinterpret_cast<const int8_t*>(x);
       int8_t* y8 = reinterpret_cast<int8_t*>(y);
@@ -87,9 +110,12 @@ class MaxPoolStep : public NodeStep, public ByteIO {
   ConvShape conv_;
   int64_t x_, y_;
   bool x_bytes_ = false, y_bytes_ = false;
+  std::vector<uint64_t> pool3_masks_;  // set for a 3 x 3 / 1 pool of the plane's size
 
   // Both bytes and the CPU has the byte kernel.
   bool bytes_kernel() const { return x_bytes_ && y_bytes_ && t_->max_pool_u8; }
+  // Both bytes and the 3 x 3 / 1 kernel fits.
+  bool pool3() const { return x_bytes_ && y_bytes_ && !pool3_masks_.empty(); }
 };
 
 }  // namespace
