@@ -244,12 +244,18 @@ static const cvm::kernels::Table* vbmi_table() {
 // data, 64 pixels at a time for four channels) and pack_words (int32 data)
 // against the definition, at random counts, channel counts and strides,
 // nothing written past `count`.
+// The AVX-512 table when the CPU has AVX-512, else null, saying so (`what`
+// is then not used).
+static const cvm::kernels::Table* avx512_table(const char* what) {
+  if (cvm::detected_isa() >= cvm::Isa::kAvx512) return cvm::kernels::table(cvm::Isa::kAvx512);
+  WARN("no AVX-512 on this CPU: " << what << " is not used");
+  return nullptr;
+}
+
 TEST_CASE("data packing of the implicit GEMM equals the word definition", "[fast]") {
-  const cvm::kernels::Table* t = cvm::kernels::table(cvm::Isa::kAvx512);
-  if (cvm::detected_isa() < cvm::Isa::kAvx512 || !t || !t->pack_bytes) {
-    WARN("no AVX-512 on this CPU: the byte packing is not used");
-    return;
-  }
+  const cvm::kernels::Table* t = avx512_table("the byte packing");
+  if (!t) return;
+  REQUIRE(t->pack_bytes);
   std::mt19937 rng(99);
   int tested = 0;
   for (int iter = 0; iter < 400; ++iter) {
@@ -493,11 +499,9 @@ TEST_CASE("max_pool2d byte kernel: plain window maxima", "[fast]") {
 // loop: planes from 1 x 1 to 70 x 70 (one vector holding several rows, rows
 // longer than a vector), nothing written past the plane.
 TEST_CASE("max_pool2d 3 x 3 flat byte kernel: plain window maxima", "[fast]") {
-  const cvm::kernels::Table* t = cvm::kernels::table(cvm::Isa::kAvx512);
-  if (cvm::detected_isa() < cvm::Isa::kAvx512 || !t || !t->max_pool3_u8) {
-    WARN("no AVX-512 on this CPU: the flat 3 x 3 pool is not used");
-    return;
-  }
+  const cvm::kernels::Table* t = avx512_table("the flat 3 x 3 pool");
+  if (!t) return;
+  REQUIRE(t->max_pool3_u8);
   std::mt19937 rng(33);
   for (int iter = 0; iter < 300; ++iter) {
     const int64_t h = iter < 20 ? 1 + iter % 4 : pick(rng, 1, 70);
