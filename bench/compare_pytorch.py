@@ -5,9 +5,11 @@ cvm's latency on every conformance model against the reference runtime's figures
 PyTorch: torchvision.models.quantization (random weights), fused, post-training
 quantized with the default qconfig of the best x86 engine this PyTorch has
 (x86 / fbgemm / onednn), batch 1, N threads. cvm: build/bench/cvm_bench on the
-conformance models, same thread count. The two are timed alternately in the
-same run (ours, theirs, ours, theirs, ...) and each figure is the minimum
-over its rounds, so a busy moment of the machine hits both alike.
+conformance models, same thread count. Each round's figure is the median
+inference on both sides (cvm_bench's p50_ms, the median of 20 PyTorch runs).
+The two are timed alternately in the same run (ours, theirs, ours, theirs,
+...) and each figure is the minimum over its rounds, so a busy moment of the
+machine hits both alike.
 
   python3 bench/compare_pytorch.py [--threads 2] [--rounds 5] [--build build]
   python3 bench/compare_pytorch.py --zoo DIR [--threads 2] [--rounds 2]   (bench/compare_zoo.py:
@@ -31,14 +33,16 @@ import cvm_bench_json
 
 
 def time_torch(model, x, runs):
+    """The median of `runs` inferences in ms (as cvm_bench's p50_ms)."""
     import torch
-    best = float("inf")
+    times = []
     with torch.no_grad():
         for _ in range(runs):
             t = time.perf_counter()
             model(x)
-            best = min(best, time.perf_counter() - t)
-    return best * 1e3
+            times.append(time.perf_counter() - t)
+    times.sort()
+    return times[len(times) // 2] * 1e3
 
 
 def make_torch_model(name, engine):

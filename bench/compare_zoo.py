@@ -11,7 +11,9 @@ For each model folder NAME (batch 1) and NAME_b16 (batch 16) of the zoo folder:
   zoo's float model), each built once and saved as TorchScript (bench/torch_side.py build),
   then timed at batch 1 in a process of its own that reports its peak resident memory
   (torch_side.py serve).
-Rounds alternate cvm (every model) and PyTorch (every model); each figure is its best round.
+Latency on both sides is the median inference of a timed run (cvm_bench's p50_ms; the
+median of torch_side.py serve's runs). Rounds alternate cvm (every model) and PyTorch (every
+model); each figure is its best round.
 --rounds 0 only builds the PyTorch models (kept in DIR/_torch for later runs).
 Prints a markdown table (bench/README.md) and a JSON summary on the last line.
 """

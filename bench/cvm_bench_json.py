@@ -2,7 +2,7 @@
 bench/compare_pytorch.py and bench/compare_zoo.py.
 
   results, context = cvm_bench_json.run(bench, models_dir, threads, seconds)
-  ms, entry = results["model/lenet_28"]     # fastest real time in ms, and its JSON entry
+  ms, entry = results["model/lenet_28"]     # its latency in ms, and its JSON entry
   float(context.get("int8_peak_GMAC/s", 0))
 """
 import json
@@ -13,16 +13,17 @@ MS_PER_UNIT = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
 def parse(text):
-    """({benchmark name: (fastest real time in ms, its JSON entry)}, the context dict) of
-    cvm_bench's --benchmark_format=json output. Names drop the "/real_time" suffix; of
-    repetitions only the runs count (not their mean, median and deviation)."""
+    """({benchmark name: (latency in ms, its JSON entry)}, the context dict) of cvm_bench's
+    --benchmark_format=json output: a model's median inference (its p50_ms counter), else
+    the real time (the mean of the iterations), the least over repetitions. Names drop the
+    "/real_time" suffix; of repetitions only the runs count (not their aggregates)."""
     doc = json.loads(text)
     results = {}
     for b in doc["benchmarks"]:
         if b.get("run_type") != "iteration":
             continue
         name = b["run_name"].split("/real_time")[0]
-        ms = b["real_time"] * MS_PER_UNIT[b["time_unit"]]
+        ms = b["p50_ms"] if "p50_ms" in b else b["real_time"] * MS_PER_UNIT[b["time_unit"]]
         if name not in results or ms < results[name][0]:
             results[name] = (ms, b)
     return results, doc["context"]

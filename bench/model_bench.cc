@@ -14,6 +14,7 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -88,9 +89,20 @@ void register_model(const fs::path& dir) {
     // batch 16): outside the timing, else a benchmark of one iteration
     // reports it.
     model->infer(input.data(), input.size(), output.data());
+    // Each inference's own time too: the median and the fastest one (the
+    // benchmark's time is the mean, which a few slow inferences on a shared
+    // host move; bench/compare_zoo.py compares medians with PyTorch's).
+    std::vector<double> ms;
     for (auto _ : state) {
+      const auto t0 = std::chrono::steady_clock::now();
       model->infer(input.data(), input.size(), output.data());
       benchmark::DoNotOptimize(output.data());
+      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    if (!ms.empty()) {
+      std::sort(ms.begin(), ms.end());
+      state.counters["p50_ms"] = ms[ms.size() / 2];
+      state.counters["min_ms"] = ms.front();
     }
     state.counters["gas"] = static_cast<double>(model->gas());
     // Images per second: the input's first axis is the batch.
