@@ -312,6 +312,18 @@ struct Table {
                           const int32_t* b, const int8_t* b8, int32_t kb, int32_t add,
                           int64_t len, int64_t flat, int64_t c);
 
+  // Channels [c0, c1) of one image's planes of `plane` values (plane >=
+  // lanes), from flat index flat0 (the first channel's first value):
+  // x * w[c] + bias[c] (bias null: 0), then the chain's pattern as
+  // scale_add_chain does, with channel c's multiplier; x read as int8 from x8
+  // where that is set (x and x8 point at the tensor's start). One pass over
+  // all the channels' values, a vector crossing from one channel into the
+  // next (a plane of 7 x 7 takes four vectors, not four calls). False, doing
+  // nothing, for other patterns.
+  bool (*scale_channels_chain)(const Chain& chain, const int32_t* x, const int8_t* x8,
+                               const int32_t* w, const int32_t* bias, int64_t plane, int64_t c0,
+                               int64_t c1, int64_t flat0) = nullptr;
+
   // y[i] = the wrapping sum (max = false) or the max of x[i * inner .. + inner)
   // for i < rows (inner >= 1).
   void (*reduce_rows)(const int32_t* x, int64_t rows, int64_t inner, bool max, int32_t* y);

@@ -59,6 +59,7 @@ Table make_table() {
   t.chain = run_chain;
   t.scale_add = scale_add;
   t.scale_add_chain = scale_add_chain;
+  t.scale_channels_chain = scale_channels_chain;
   t.epilogue = epilogue;
   t.gemm_fused = gemm_fused;
 #if defined(__AVX512F__)

@@ -202,3 +202,100 @@ bool scale_add_chain(const Chain& ch, const int32_t* a, const int8_t* a8, int32_
     default: return false;
   }
 }
+
+// Table::scale_channels_chain. The lane parameters (tap, bias, multiplier)
+// are those of the channel at hand, blended with the next channel's in the
+// vector that crosses into it (plane >= kLanes: at most one crossing).
+template <Pattern P, bool OutB>
+void scale_channels_pattern(const Chain& ch, const int32_t* x, const int8_t* x8,
+                            const int32_t* w, const int32_t* bias, int64_t plane, int64_t c0,
+                            int64_t c1, int64_t flat0) {
+  const PatternArgs pa(ch);
+  int32_t* dst = OutB ? nullptr : ch.final_write + flat0;
+  int8_t* dst8 = OutB ? ch.final_bytes + flat0 : nullptr;
+  const int32_t* src = x8 ? nullptr : x + flat0;
+  const int8_t* src8 = x8 ? x8 + flat0 : nullptr;
+  alignas(64) int32_t lane_index[kLanes];
+  for (int k = 0; k < kLanes; ++k) lane_index[k] = k;
+  const VecI iota = VecI::load_aligned(lane_index);
+  auto tap = [&](int64_t c) { return VecI(w[c]); };
+  auto add = [&](int64_t c) { return VecI(bias ? bias[c] : 0); };
+  auto mul = [&](int64_t c) { return VecI(P == Pattern::kRequant ? ch.mul_of(c) : 0); };
+  int64_t c = c0;
+  int64_t left = plane;  // values of channel c from the vector's start
+  VecI vw = tap(c), va = add(c), vm = mul(c);
+  const int64_t len = (c1 - c0) * plane;
+  for (int64_t j = 0; j < len; j += kLanes) {
+    const int64_t n = std::min<int64_t>(kLanes, len - j);
+    VecI kw = vw, ka = va, km = vm;
+    if (left <= kLanes) {
+      // Lanes from `left` on are the next channel's.
+      ++c;
+      if (c < c1) {
+        vw = tap(c);
+        va = add(c);
+        vm = mul(c);
+        const auto own = iota < VecI(static_cast<int32_t>(left));
+        kw = xsimd::select(own, kw, vw);
+        ka = xsimd::select(own, ka, va);
+        km = xsimd::select(own, km, vm);
+      }
+      left = plane - (kLanes - left);
+    } else {
+      left -= kLanes;
+    }
+    VecI v;
+#if defined(__AVX512F__)
+    const __mmask16 m = static_cast<__mmask16>(n == kLanes ? 0xFFFFu : (1u << n) - 1u);
+    v = src8 ? VecI(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, src8 + j)))
+             : VecI(_mm512_maskz_loadu_epi32(m, src + j));
+#else
+    if (n == kLanes) {
+      v = src8 ? load_int8(src8 + j) : VecI::load_unaligned(src + j);
+    } else {
+      alignas(64) int8_t tail[kLanes] = {};
+      if (src8) std::memcpy(tail, src8 + j, static_cast<size_t>(n));
+      v = src8 ? load_int8(tail) : load_n(src + j, n);
+    }
+#endif
+    const VecI r = pattern_value<P>(pa, v * kw + ka, km);
+    if (!OutB) {
+      if (n == kLanes) {
+        r.store_unaligned(dst + j);
+      } else {
+        store_n(dst + j, r, n);
+      }
+      continue;
+    }
+#if defined(__AVX512F__)
+    _mm512_mask_cvtepi32_storeu_epi8(dst8 + j, m, r);
+#else
+    alignas(64) int32_t out[kLanes];
+    r.store_aligned(out);
+    for (int64_t k = 0; k < n; ++k) dst8[j + k] = static_cast<int8_t>(out[k]);
+#endif
+  }
+}
+
+template <Pattern P>
+void scale_channels_p(const Chain& ch, const int32_t* x, const int8_t* x8, const int32_t* w,
+                      const int32_t* bias, int64_t plane, int64_t c0, int64_t c1, int64_t flat0) {
+  if (ch.final_bytes) {
+    scale_channels_pattern<P, true>(ch, x, x8, w, bias, plane, c0, c1, flat0);
+  } else {
+    scale_channels_pattern<P, false>(ch, x, x8, w, bias, plane, c0, c1, flat0);
+  }
+}
+
+bool scale_channels_chain(const Chain& ch, const int32_t* x, const int8_t* x8, const int32_t* w,
+                          const int32_t* bias, int64_t plane, int64_t c0, int64_t c1,
+                          int64_t flat0) {
+  if (plane < kLanes) return false;
+  switch (ch.pattern) {
+    case Pattern::kStore: scale_channels_p<Pattern::kStore>(ch, x, x8, w, bias, plane, c0, c1, flat0); return true;
+    case Pattern::kClamp: scale_channels_p<Pattern::kClamp>(ch, x, x8, w, bias, plane, c0, c1, flat0); return true;
+    case Pattern::kShiftClamp: scale_channels_p<Pattern::kShiftClamp>(ch, x, x8, w, bias, plane, c0, c1, flat0); return true;
+    case Pattern::kRequant: scale_channels_p<Pattern::kRequant>(ch, x, x8, w, bias, plane, c0, c1, flat0); return true;
+    default: return false;
+  }
+}

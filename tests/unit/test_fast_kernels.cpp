@@ -656,6 +656,52 @@ TEST_CASE("rounding shifts near the int32 limits equal the scalar kernel", "[fas
   CHECK(ch.round2);
 }
 
+// A BatchNorm that follows no convolution (DenseNet's, as the quantizer
+// writes it): a depthwise 1 x 1 convolution, then its requantisation. Planes
+// of at least a vector run whole runs of channels a call, vectors crossing
+// from one channel into the next; planes of 1 .. 80 values (below, at and
+// past 8 and 16 lanes), every epilogue pattern, int8 and int32 data.
+TEST_CASE("pointwise depthwise across channels equals the scalar kernel", "[fast]") {
+  std::mt19937 rng(8181);
+  for (int iter = 0; iter < 32; ++iter) {
+    const int64_t n = pick(rng, 1, 2), c = pick(rng, 1, 40);
+    const int64_t h = pick(rng, 1, 9), w = iter % 4 == 0 ? 16 / h + 1 : pick(rng, 1, 9);
+    const std::vector<int64_t> s{n, c, h, w};
+    ModelBuilder b;
+    const bool wide = pick(rng, 0, 1);
+    int x = b.data(s, wide ? 16 : 8);
+    if (wide) x = b.op("cvm_right_shift", {{"precision", "8"}, {"shift_bit", "8"}}, {x}, s);
+    int wt = b.param("w", {c, 1, 1, 1}, 8, random_values(rng, c, 127));
+    int bias = b.param("b", {c}, 14, random_values(rng, c, 8000));
+    int y = b.op("conv2d",
+                 {{"channels", std::to_string(c)}, {"kernel_size", shape_attr(1, 1)},
+                  {"strides", shape_attr(1, 1)}, {"padding", shape_attr(0, 0)},
+                  {"dilation", shape_attr(1, 1)}, {"groups", std::to_string(c)},
+                  {"use_bias", "True"}},
+                 {x, wt, bias}, s);
+    const int kind = static_cast<int>(iter % 4);
+    std::string what = "pointwise n" + std::to_string(n) + " c" + std::to_string(c) + " " +
+                       std::to_string(h) + "x" + std::to_string(w) + " kind " +
+                       std::to_string(kind) + (wide ? " int32 data" : "");
+    if (kind == 0) {  // clip, per-channel multiplier, shift, relu: kRequant
+      y = b.op("cvm_clip", {{"precision", "16"}}, {y}, s);
+      int mult = b.param("m", {c, 1, 1}, 16, random_values(rng, c, 30000));
+      y = b.op("broadcast_mul", {}, {y, mult}, s);
+      const std::string shift = std::to_string(pick(rng, 8, 20));
+      y = b.op("cvm_right_shift", {{"precision", "8"}, {"shift_bit", shift}}, {y}, s);
+      b.op("relu", {}, {y}, s);
+    } else if (kind == 1) {
+      const std::string shift = std::to_string(pick(rng, 1, 12));
+      b.op("cvm_right_shift", {{"precision", "8"}, {"shift_bit", shift}}, {y}, s);
+    } else if (kind == 2) {
+      b.op("clip", {{"a_min", "-3000"}, {"a_max", "2500"}}, {y}, s);
+    }
+    std::vector<std::vector<int32_t>> in{
+        input_values(rng, n * c * h * w, wide ? 32767 : 127)};
+    CHECK(same_as_scalar(b, in, what));
+  }
+}
+
 TEST_CASE("fast dense equals the scalar kernel", "[fast]") {
   std::mt19937 rng(77);
   for (int iter = 0; iter < 20; ++iter) {

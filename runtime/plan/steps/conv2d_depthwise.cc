@@ -2,6 +2,7 @@
 // filter): int32 products, as the reference's grouped kernel, over the
 // phase layout of each plane.
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -174,13 +175,36 @@ class DepthwiseStep : public ByteStep {
     const int64_t pixels = conv_.pixels();
     const int8_t* x8 = x_bytes_ ? reinterpret_cast<const int8_t*>(x) : nullptr;
     const double work = static_cast<double>(conv_.n) * conv_.c * pixels * 4;
+    // int8 data: the sums x * w[c] are at most 128 * max |w| in magnitude.
+    kernels::Chain bounded = chain;
+    if (x8) {
+      int64_t most = 0;
+      for (int64_t c = 0; c < conv_.c; ++c) most = std::max<int64_t>(most, std::abs(int64_t{w[c]}));
+      kernels::set_rounding(bounded, 128 * most, bias, conv_.c);
+    }
+    // Planes of at least a vector: whole runs of channels a call (a vector
+    // crossing into the next plane), else plane by plane.
+    const kernels::Pattern p = chain.pattern;
+    if (t_->scale_channels_chain && pixels >= t_->lanes &&
+        (p == kernels::Pattern::kStore || p == kernels::Pattern::kClamp ||
+         p == kernels::Pattern::kShiftClamp || p == kernels::Pattern::kRequant)) {
+      parallel(ctx, conv_.n * conv_.c, threads_for(ctx, work), [&](int64_t b, int64_t e, int) {
+        for (int64_t i = b; i < e;) {
+          // Channels c0 .. c1 of image i / C, up to e.
+          const int64_t c0 = i % conv_.c, c1 = std::min(conv_.c, c0 + (e - i));
+          t_->scale_channels_chain(bounded, x, x8, w, bias, pixels, c0, c1, i * pixels);
+          i += c1 - c0;
+        }
+      });
+      return;
+    }
     parallel(ctx, conv_.n * conv_.c, threads_for(ctx, work), [&](int64_t b, int64_t e, int thread) {
       int32_t* sum = reinterpret_cast<int32_t*>(ctx.scratch[thread]);
       for (int64_t i = b; i < e; ++i) {
         const int64_t n = i / conv_.c, c = i % conv_.c, flat = i * pixels;
         const int32_t add = bias ? bias[c] : 0;
         const int8_t* p8 = x8 ? x8 + flat : nullptr;
-        if (t_->scale_add_chain(chain, x + flat, p8, w[c], x + flat, p8, 0, add, pixels, flat, c)) {
+        if (t_->scale_add_chain(bounded, x + flat, p8, w[c], x + flat, p8, 0, add, pixels, flat, c)) {
           continue;
         }
         t_->scale_add(x + flat, p8, w[c], x + flat, p8, 0, pixels, sum);
