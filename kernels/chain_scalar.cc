@@ -108,8 +108,8 @@ void Chain::finalize() {
   std::vector<Simple> ops;
   if (!simplify(*this, &ops)) return;
   // Shapes: [], [C], [R], [R C], [R C A R], [R C A R C], [R? C? M R C?] (C:
-  // clamp, R: shift, A: add, M: per-channel multiply, ?: may be missing, but
-  // not both of the first R C); a missing clamp is the full range.
+  // clamp, R: shift, A: add, M: per-channel multiply, ?: may be missing); a
+  // missing clamp is the full range.
   constexpr int32_t kLo = INT32_MIN, kHi = INT32_MAX;
   size_t i = 0;
   auto take = [&](Simple::Kind k) { return i < ops.size() && ops[i].kind == k ? &ops[i++] : nullptr; };
@@ -131,8 +131,10 @@ void Chain::finalize() {
     hi2 = c2 ? c2->b : kHi;
     pattern = Pattern::kResidual;
   } else if (m) {
-    // Without a first shift (s1 = 0) the first clamp bounds the product.
-    if (!r2 || (!r1 && !c1)) return;
+    // Without a first shift (s1 = 0) the first clamp (or none: the full
+    // range, as an average pool's sum times its multiplier) comes before
+    // the product, which wraps as the operator's does.
+    if (!r2) return;
     mul = m->operand;
     mul_stride = m->stride;
     s2 = r2->a;

@@ -702,6 +702,82 @@ TEST_CASE("pointwise depthwise across channels equals the scalar kernel", "[fast
   }
 }
 
+// A product and shift with nothing before the product: the quantizer's
+// average pool (a depthwise convolution of ones, its sums times one
+// multiplier, shifted to 8 bits), and the same after depthwise and 1 x 1
+// convolutions of int8 taps, with one or per-channel multipliers. The fast
+// executor runs them as kRequant (bytes out, read as bytes by the 1 x 1
+// convolution after); the values must be the scalar executor's.
+TEST_CASE("multiply and shift with no clip before equal the scalar executor", "[fast]") {
+  std::mt19937 rng(9191);
+  int tested = 0;
+  for (int iter = 0; iter < 36; ++iter) {
+    const int kind = iter % 3;  // 0: average pool, 1: depthwise 3 x 3, 2: 1 x 1
+    const int64_t n = pick(rng, 1, 2), c = pick(rng, 1, 12);
+    const int64_t h = iter % 6 == 0 ? 17 : pick(rng, 1, 20), w = iter % 6 == 0 ? 17 : pick(rng, 1, 20);
+    const int64_t o = kind == 2 ? pick(rng, 1, 12) : c;
+    const int64_t k = kind == 2 ? 1 : 3;
+    const std::vector<int64_t> s{n, o, h, w};
+    ModelBuilder b;
+    const int x = b.data({n, c, h, w}, 8);
+    const int64_t per = kind == 2 ? c : 1;
+    std::vector<int32_t> taps = random_values(rng, o * per * k * k, 127);
+    if (kind == 0) std::fill(taps.begin(), taps.end(), 1);
+    const int wt = b.param("w", {o, per, k, k}, kind == 0 ? 2 : 8, taps);
+    int y = b.op("conv2d",
+                 {{"channels", std::to_string(o)}, {"kernel_size", shape_attr(k, k)},
+                  {"strides", shape_attr(1, 1)}, {"padding", shape_attr(k / 2, k / 2)},
+                  {"dilation", shape_attr(1, 1)}, {"groups", std::to_string(kind == 2 ? 1 : c)},
+                  {"use_bias", "False"}},
+                 {x, wt}, s);
+    // The sums take 14 bits (ones) or 20: the product stays within 32.
+    const int mprec = kind == 0 ? 16 : 12;
+    const bool one = pick(rng, 0, 1);
+    const int m = b.param("m", one ? std::vector<int64_t>{1} : std::vector<int64_t>{o, 1, 1}, mprec,
+                          random_values(rng, one ? 1 : o, (1 << (mprec - 1)) - 1));
+    y = pick(rng, 0, 1) ? b.op("broadcast_mul", {}, {y, m}, s) : b.op("broadcast_mul", {}, {m, y}, s);
+    const std::string shift = std::to_string(pick(rng, 8, 24));
+    y = b.op("cvm_right_shift", {{"precision", "8"}, {"shift_bit", shift}}, {y}, s);
+    if (pick(rng, 0, 1)) y = b.op("relu", {}, {y}, s);
+    // A 1 x 1 convolution reading the result (as bytes where the plan can).
+    const int w2 = b.param("w2", {4, o, 1, 1}, 8, random_values(rng, 4 * o, 127));
+    b.op("conv2d",
+         {{"channels", "4"}, {"kernel_size", shape_attr(1, 1)}, {"strides", shape_attr(1, 1)},
+          {"padding", shape_attr(0, 0)}, {"dilation", shape_attr(1, 1)}, {"groups", "1"},
+          {"use_bias", "False"}},
+         {y, w2}, {n, 4, h, w});
+    const std::string what = "multiply-shift kind " + std::to_string(kind) + " n" +
+                             std::to_string(n) + " c" + std::to_string(c) + " o" +
+                             std::to_string(o) + " " + std::to_string(h) + "x" +
+                             std::to_string(w) + (one ? " one multiplier" : "");
+    std::vector<std::vector<int32_t>> in{input_values(rng, n * c * h * w, 127)};
+    if (same_as_scalar(b, in, what)) ++tested;
+  }
+  CHECK(tested == 36);
+
+  // The chain itself: product, saturating shift: kRequant with no first
+  // shift and the full range before the product.
+  int32_t mul = 3, out = 0;
+  cvm::kernels::Chain ch;
+  ch.num_stages = 2;
+  ch.stages[0].op = cvm::kernels::StageOp::kBinary;
+  ch.stages[0].bin = cvm::kernels::BinOp::kMul;
+  ch.stages[0].mode = cvm::kernels::OperandMode::kPlane;
+  ch.stages[0].operand = &mul;
+  ch.stages[1].op = cvm::kernels::StageOp::kShiftSat;
+  ch.stages[1].shift = 8;
+  ch.stages[1].hi = 127;
+  ch.stages[1].x_lo = -(127 << 8);
+  ch.stages[1].x_hi = 127 << 8;
+  ch.stages[1].write = &out;
+  ch.finalize();
+  CHECK(ch.pattern == cvm::kernels::Pattern::kRequant);
+  CHECK(ch.s1 == 0);
+  CHECK(ch.lo1 == std::numeric_limits<int32_t>::min());
+  CHECK(ch.hi1 == std::numeric_limits<int32_t>::max());
+  CHECK(ch.int8_values());
+}
+
 TEST_CASE("fast dense equals the scalar kernel", "[fast]") {
   std::mt19937 rng(77);
   for (int iter = 0; iter < 20; ++iter) {
