@@ -14,6 +14,7 @@ machine hits both alike.
   python3 bench/compare_pytorch.py [--threads 2] [--rounds 5] [--build build]
   python3 bench/compare_pytorch.py --zoo DIR [--threads 2] [--rounds 2]   (bench/compare_zoo.py:
       every zoo model against PyTorch int8 where torchvision has it, and fp32, with memory)
+  python3 bench/compare_pytorch.py --zoo DIR --paired 7   (cvm / int8 as pairs back to back)
 
 Needs Debian's python3-torch and python3-torchvision (apt-get install).
 Prints one line per model, each round's figures with the round's cache-line round trip
@@ -87,10 +88,17 @@ def main():
     ap.add_argument("--zoo", help="a folder of zoo models (bench/zoo_models.py): cvm against "
                                   "PyTorch int8 and fp32 on each, with peak memory "
                                   "(bench/compare_zoo.py)")
+    ap.add_argument("--paired", type=int, default=0,
+                    help="with --zoo: only cvm against PyTorch int8, as this many pairs of "
+                         "runs back to back per model (the ratio's two sides in one phase "
+                         "of the host's speed)")
     args = ap.parse_args()
     if args.zoo:
         sys.path.insert(0, here)
         import compare_zoo
+        if args.paired > 0:
+            compare_zoo.paired(args.zoo, args.build, args.threads, args.paired)
+            return
         compare_zoo.run(args.zoo, args.build, args.threads, max(0, args.rounds))
         return
 

@@ -16,6 +16,10 @@ median of torch_side.py serve's runs). Rounds alternate cvm (every model) and Py
 model); each figure is its best round.
 --rounds 0 only builds the PyTorch models (kept in DIR/_torch for later runs).
 Prints a markdown table (bench/README.md) and a JSON summary on the last line.
+
+  python3 bench/compare_pytorch.py --zoo /tmp/zoo_bench --paired 7 [--threads 2]
+
+times only cvm against PyTorch int8, as pairs run back to back (see paired()).
 """
 import json
 import os
@@ -46,6 +50,54 @@ def torch_step(args, env):
     if r.returncode != 0:
         raise RuntimeError("torch_side.py %s failed: %s" % (" ".join(args), r.stderr[-2000:]))
     return r.stdout
+
+
+def cvm_p50_ms(cli, model_dir, threads, seconds):
+    """The median inference (ms) of one `cvm-run bench` run on a model folder."""
+    r = subprocess.run([cli, "bench", "--model", model_dir, "--threads", str(threads),
+                        "--duration", str(seconds), "--json"], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError("cvm-run bench %s failed: %s" % (model_dir, r.stderr[-2000:]))
+    return json.loads(r.stdout)["latency_ms"]["p50"]
+
+
+def paired(zoo_dir, build_dir, threads, pairs, seconds=1.0):
+    """cvm / PyTorch int8 on each zoo model torchvision quantizes, as pairs measured back to
+    back (cvm's median inference, then PyTorch's): the host's speed drifts by 20-30% over
+    minutes, and a pair's two figures share its phase. Prints each model's ratios, their median
+    and range, and a JSON summary on the last line. Needs the TorchScript files of a run
+    (DIR/_torch)."""
+    from torch_side import INT8
+    cli = os.path.join(build_dir, "cvm-run")
+    env = dict(os.environ, PYTHONPATH=os.path.join(build_dir, "python"))
+    summary = {"threads": threads, "pairs": pairs, "models": {}}
+    print("| model | cvm / int8, median of %d pairs | range | cvm ms (median) | int8 ms (median) |"
+          % pairs)
+    print("|" + " --- |" * 5)
+    for d in sorted(os.listdir(zoo_dir)):
+        p = os.path.join(zoo_dir, d, "case.json")
+        if not os.path.exists(p):
+            continue
+        with open(p) as f:
+            c = json.load(f)
+        if c["batch"] != 1 or c["model"] not in INT8:
+            continue
+        script = os.path.join(zoo_dir, "_torch", "%s_%d_int8.pt" % (c["model"], c["image_size"]))
+        if not os.path.exists(script):
+            raise RuntimeError("%s: no %s (run --zoo with --rounds 0 first)" % (d, script))
+        ours, theirs, ratios = [], [], []
+        for _ in range(pairs):
+            a = cvm_p50_ms(cli, os.path.join(zoo_dir, d), threads, seconds)
+            out = json.loads(torch_step(["serve", script, str(c["image_size"]), str(threads),
+                                         str(seconds)], env).strip().splitlines()[-1])
+            ours.append(a)
+            theirs.append(out["ms"])
+            ratios.append(a / out["ms"])
+        med = lambda v: sorted(v)[len(v) // 2]
+        summary["models"][d] = {"ratios": ratios, "cvm_ms": ours, "int8_ms": theirs}
+        print("| %s | %.2f | %.2f-%.2f | %.2f | %.2f |" % (d, med(ratios), min(ratios), max(ratios),
+                                                          med(ours), med(theirs)), flush=True)
+    print(json.dumps(summary))
 
 
 def run(zoo_dir, build_dir, threads, rounds, seconds=0.5):
