@@ -34,6 +34,7 @@ void pack_words(const int32_t* x, int64_t cs, int channels, int64_t count, uint3
 }
 
 // The same from int8 values (masked loads: nothing read past `count`).
+constexpr int64_t kRowPrefetchBytes = 256;
 void pack_bytes(const int8_t* x, int64_t cs, int channels, int64_t count, uint32_t* out) {
   const __m512i flip = _mm512_set1_epi32(static_cast<int>(kPadWord));
   int64_t p = 0;
@@ -55,6 +56,17 @@ void pack_bytes(const int8_t* x, int64_t cs, int channels, int64_t count, uint32
       _mm512_storeu_si512(out + p + 16, _mm512_xor_si512(_mm512_shuffle_i32x4(t0, t1, 0xDD), flip));
       _mm512_storeu_si512(out + p + 32, _mm512_xor_si512(_mm512_shuffle_i32x4(t2, t3, 0x88), flip));
       _mm512_storeu_si512(out + p + 48, _mm512_xor_si512(_mm512_shuffle_i32x4(t2, t3, 0xDD), flip));
+    }
+  }
+  if (count < 64) {
+    // A row of a padded plane (the caller packs row after row, each
+    // channel's rows one after another): ask for the rows a few calls ahead.
+    // The hardware prefetcher follows these short runs poorly, and a row
+    // another core wrote costs far more to wait for (with two threads, 70%
+    // of this function's time was on these loads; 256 bytes ahead takes a
+    // fifth off it; no effect on the values).
+    for (int j = 0; j < channels; ++j) {
+      _mm_prefetch(reinterpret_cast<const char*>(x + j * cs + kRowPrefetchBytes), _MM_HINT_T0);
     }
   }
   for (; p < count; p += 16) {
