@@ -127,6 +127,44 @@ void epilogue(const Chain& ch, const int32_t* tile, int64_t ldc, int rows, const
   }
 }
 
+// Values [j, j + n) (n <= kLanes) of an int32 run, or of its int8 copy
+// when `p8` is given, as a vector (lanes past n zero).
+inline VecI load_values(const int32_t* p, const int8_t* p8, int64_t j, int64_t n) {
+#if defined(__AVX512F__)
+  // Masked loads for the tail too (a copy through the stack made every
+  // load wait on the copy's stores).
+  const __mmask16 m = static_cast<__mmask16>(n == kLanes ? 0xFFFFu : (1u << n) - 1u);
+  return p8 ? VecI(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, p8 + j)))
+            : VecI(_mm512_maskz_loadu_epi32(m, p + j));
+#else
+  if (n == kLanes) return p8 ? load_int8(p8 + j) : VecI::load_unaligned(p + j);
+  // The tail through a zero-padded copy.
+  alignas(64) int8_t tail[kLanes] = {};
+  if (p8) std::memcpy(tail, p8 + j, static_cast<size_t>(n));
+  return p8 ? load_int8(tail) : load_n(p + j, n);
+#endif
+}
+
+// Lanes [0, n) of r to values [j, j + n): as int8 to dst8 (OutB), else as
+// int32 to dst.
+template <bool OutB>
+inline void store_values(int32_t* dst, int8_t* dst8, int64_t j, int64_t n, const VecI& r) {
+  if (!OutB) {
+    if (n == kLanes) {
+      r.store_unaligned(dst + j);
+    } else {
+      store_n(dst + j, r, n);
+    }
+    return;
+  }
+#if defined(__AVX512F__)
+  _mm512_mask_cvtepi32_storeu_epi8(dst8 + j, static_cast<__mmask16>((1u << n) - 1u), r);
+#else
+  alignas(64) int32_t v[kLanes];
+  r.store_aligned(v);
+  for (int64_t k = 0; k < n; ++k) dst8[j + k] = static_cast<int8_t>(v[k]);
+#endif
+}
 
 // Table::scale_add_chain.
 template <Pattern P, bool OutB>
@@ -140,44 +178,8 @@ void scale_add_pattern(const Chain& ch, const int32_t* a, const int8_t* a8, int3
   int8_t* dst8 = OutB ? ch.final_bytes + flat : nullptr;
   for (int64_t j = 0; j < len; j += kLanes) {
     const int64_t n = std::min<int64_t>(kLanes, len - j);
-    VecI x, z;
-#if defined(__AVX512F__)
-    // Masked loads for the tail too (a copy through the stack made every
-    // load wait on the copy's stores).
-    const __mmask16 m = static_cast<__mmask16>(n == kLanes ? 0xFFFFu : (1u << n) - 1u);
-    x = a8 ? VecI(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, a8 + j)))
-           : VecI(_mm512_maskz_loadu_epi32(m, a + j));
-    z = b8 ? VecI(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, b8 + j)))
-           : VecI(_mm512_maskz_loadu_epi32(m, b + j));
-#else
-    if (n == kLanes) {
-      x = a8 ? load_int8(a8 + j) : VecI::load_unaligned(a + j);
-      z = b8 ? load_int8(b8 + j) : VecI::load_unaligned(b + j);
-    } else {
-      // The tail through a zero-padded copy.
-      alignas(64) int8_t xa[kLanes] = {}, xb[kLanes] = {};
-      if (a8) std::memcpy(xa, a8 + j, static_cast<size_t>(n));
-      if (b8) std::memcpy(xb, b8 + j, static_cast<size_t>(n));
-      x = a8 ? load_int8(xa) : load_n(a + j, n);
-      z = b8 ? load_int8(xb) : load_n(b + j, n);
-    }
-#endif
-    const VecI r = pattern_value<P>(pa, x * va + z * vb + vadd, y);
-    if (!OutB) {
-      if (n == kLanes) {
-        r.store_unaligned(dst + j);
-      } else {
-        store_n(dst + j, r, n);
-      }
-      continue;
-    }
-#if defined(__AVX512F__)
-    _mm512_mask_cvtepi32_storeu_epi8(dst8 + j, static_cast<__mmask16>((1u << n) - 1u), r);
-#else
-    alignas(64) int32_t v[kLanes];
-    r.store_aligned(v);
-    for (int64_t k = 0; k < n; ++k) dst8[j + k] = static_cast<int8_t>(v[k]);
-#endif
+    const VecI x = load_values(a, a8, j, n), z = load_values(b, b8, j, n);
+    store_values<OutB>(dst, dst8, j, n, pattern_value<P>(pa, x * va + z * vb + vadd, y));
   }
 }
 
@@ -244,36 +246,8 @@ void scale_channels_pattern(const Chain& ch, const int32_t* x, const int8_t* x8,
     } else {
       left -= kLanes;
     }
-    VecI v;
-#if defined(__AVX512F__)
-    const __mmask16 m = static_cast<__mmask16>(n == kLanes ? 0xFFFFu : (1u << n) - 1u);
-    v = src8 ? VecI(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, src8 + j)))
-             : VecI(_mm512_maskz_loadu_epi32(m, src + j));
-#else
-    if (n == kLanes) {
-      v = src8 ? load_int8(src8 + j) : VecI::load_unaligned(src + j);
-    } else {
-      alignas(64) int8_t tail[kLanes] = {};
-      if (src8) std::memcpy(tail, src8 + j, static_cast<size_t>(n));
-      v = src8 ? load_int8(tail) : load_n(src + j, n);
-    }
-#endif
-    const VecI r = pattern_value<P>(pa, v * kw + ka, km);
-    if (!OutB) {
-      if (n == kLanes) {
-        r.store_unaligned(dst + j);
-      } else {
-        store_n(dst + j, r, n);
-      }
-      continue;
-    }
-#if defined(__AVX512F__)
-    _mm512_mask_cvtepi32_storeu_epi8(dst8 + j, m, r);
-#else
-    alignas(64) int32_t out[kLanes];
-    r.store_aligned(out);
-    for (int64_t k = 0; k < n; ++k) dst8[j + k] = static_cast<int8_t>(out[k]);
-#endif
+    const VecI v = load_values(src, src8, j, n);
+    store_values<OutB>(dst, dst8, j, n, pattern_value<P>(pa, v * kw + ka, km));
   }
 }
 
