@@ -39,6 +39,17 @@ def node_info(model_dir):
     return info
 
 
+def main_node(kind, names, info):
+    """The node a step is named by: its first, or for a matrix-product convolution with a
+    pointwise prologue (a 1 x 1 depthwise convolution first) the convolution."""
+    if kind == "conv_gemm":
+        for n in names:
+            func, attrs, _, _ = info.get(n, ("?", {}, [], 0))
+            if func == "conv2d" and int(attrs.get("groups", 1)) == 1:
+                return n
+    return names[0]
+
+
 def classify(kind, first, info):
     func, attrs, shape, _ = info.get(first, ("?", {}, [], 0))
     if func == "conv2d":
@@ -84,10 +95,11 @@ def main():
         total = sum(s[0] for s in steps) or 1.0
         by = defaultdict(lambda: [0.0, 0, 0])
         for wall, cpu, kind, names in steps:
-            key = classify(kind, names[0], info)
+            first = main_node(kind, names, info)
+            key = classify(kind, first, info)
             by[key][0] += wall
             by[key][1] += 1
-            by[key][2] += info.get(names[0], (0, 0, 0, 0))[3]
+            by[key][2] += sum(info.get(n, (0, 0, 0, 0))[3] for n in names)
         print("%s: %.2f ms in %d steps" % (os.path.basename(d.rstrip("/")), total, len(steps)))
         for key, (t, count, macs) in sorted(by.items(), key=lambda kv: -kv[1][0])[:args.top]:
             rate = " %6.1f GMAC/s" % (macs / t / 1e6) if macs and t else ""

@@ -324,6 +324,11 @@ struct Table {
                                const int32_t* w, const int32_t* bias, int64_t plane, int64_t c0,
                                int64_t c1, int64_t flat0) = nullptr;
 
+  // y[i] = table[x[i] as an unsigned byte] for i < n: a 256-entry byte
+  // table indexed by an int8 value's bits (entry 255 is value -1's). Null
+  // when the CPU lacks AVX-512 VBMI.
+  void (*lookup_bytes)(const int8_t* x, int64_t n, const int8_t* table, int8_t* y) = nullptr;
+
   // y[i] = the wrapping sum (max = false) or the max of x[i * inner .. + inner)
   // for i < rows (inner >= 1).
   void (*reduce_rows)(const int32_t* x, int64_t rows, int64_t inner, bool max, int32_t* y);

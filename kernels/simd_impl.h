@@ -30,6 +30,7 @@ namespace {
 #include "kernels/simd/direct.h"
 #include "kernels/simd/depthwise_bytes.h"
 #include "kernels/simd/pool_bytes.h"
+#include "kernels/simd/lookup_bytes.h"
 #include "kernels/simd/reduce.h"
 #include "kernels/simd/gemm_tiles.h"
 #include "kernels/simd/gemm_epilogue.h"
@@ -76,6 +77,7 @@ Table make_table() {
   if (__builtin_cpu_supports("avx512vbmi")) {
     t.depthwise_u8 = depthwise_u8;
     t.max_pool_u8 = max_pool_u8;
+    t.lookup_bytes = lookup_bytes;
   }
 #endif
   t.max_pool = max_pool;

@@ -48,6 +48,8 @@ class ModelBuilder {
   int storage(int nid) const { return nodes_[nid].storage; }
   // The operator of node nid (empty for data and parameters).
   const std::string& op_name(int nid) const { return nodes_[nid].func; }
+  const std::string& node_name(int nid) const { return nodes_[nid].name; }
+  int node_count() const { return static_cast<int>(nodes_.size()); }
 
   std::string json() const {
     std::ostringstream j;

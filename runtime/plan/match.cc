@@ -34,7 +34,10 @@ class Matcher {
         users_[sid]++;
         if (!node.is_variable() || node.is_data()) written_[sid] = true;
       }
+      for (const EntryRef& e : node.inputs) readers_[g.entry_id(e)]++;
+      if (node.is_variable() && !node.is_data()) variables_[g.entry_id(nid, 0)] = nid;
     }
+    for (const EntryRef& e : g.heads) readers_[g.entry_id(e)]++;
     for (uint32_t nid = 0; nid < g.nodes.size(); ++nid) {
       if (!g.nodes[nid].is_variable()) order_.push_back(nid);
     }
@@ -45,6 +48,7 @@ class Matcher {
   // covers, or one node as a plain step.
   MatchResult run() {
     MatchResult result;
+    result_ = &result;
     for (size_t i = 0; i < order_.size();) {
       std::vector<Access> acc;
       size_t used = 0;
@@ -65,6 +69,7 @@ class Matcher {
       i += used;
     }
     result.packed = std::move(packed_);
+    result_ = nullptr;
     return result;
   }
 
@@ -90,6 +95,16 @@ class Matcher {
     const int s = sid(eid(e));
     if (written_.count(s) || users_.at(s) != 1) return false;
     return params_.find(e.node_id, v) && v->count == shape_size(shape(eid(e)));
+  }
+
+  // The values of entry e when it is a constant parameter.
+  bool constant_entry(int64_t e, std::vector<int32_t>* values) const {
+    auto it = variables_.find(e);
+    ParamView v;
+    if (it == variables_.end() || !constant_param(EntryRef{it->second, 0, 0}, &v)) return false;
+    values->resize(static_cast<size_t>(v.count));
+    v.read(0, v.count, values->data());
+    return true;
   }
 
   // Extends a group from its source: the element-wise nodes that follow.
@@ -333,12 +348,66 @@ class Matcher {
       ParamView dw_weight;
       const bool constant = constant_param(node.inputs[1], &dw_weight) &&
                             dw_weight.count >= g.c * g.fh * g.fw;
+      const bool copy_first = x_writable && written.count(xsid);
+      const bool pointwise =
+          g.fh == 1 && g.fw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
+      // Pointwise on planes of 128 values or more (the table, 256 bytes a
+      // channel, at most twice the data): its values by input byte.
+      PointwiseTable table;
+      ParamView bias_view;
+      if (pointwise && constant && g.h * g.w >= 128 &&
+          (bias == kNoEntry || constant_param(node.inputs[2], &bias_view))) {
+        table = pointwise_table(t_, chain, g.c, dw_weight, bias == kNoEntry ? nullptr : &bias_view,
+                                [&](int64_t e, std::vector<int32_t>* v) { return constant_entry(e, v); });
+      }
+      // One that keeps off its data's storage may become the prologue of
+      // the convolution after it.
+      if (pointwise && !copy_first && !written.count(xsid)) {
+        last_pointwise_ = {result_->steps.size(), x, eid(node.inputs[1]), bias, chain, table};
+      }
       return make_conv2d_depthwise_step(nodes, t_, g, x, eid(node.inputs[1]), bias,
-                                        std::move(chain), x_writable && written.count(xsid),
-                                        constant ? &dw_weight : nullptr);
+                                        std::move(chain), copy_first,
+                                        constant ? &dw_weight : nullptr, table);
+    }
+    if (PointwisePrologue pro = take_prologue(x, acc); pro.step) {
+      const bool pack_first = written.count(sid(x)) > 0 || written.count(sid(pro.x)) > 0;
+      return make_conv2d_gemm_step(nodes, t_, g, x, bias, weight, std::move(chain), pack_first,
+                                   std::move(pro));
     }
     const bool pack_first = written.count(sid(x)) > 0;
     return make_conv2d_gemm_step(nodes, t_, g, x, bias, weight, std::move(chain), pack_first);
+  }
+
+  // The step just before, as the prologue of a convolution of data x (see
+  // PointwisePrologue) when it is a pointwise depthwise step with a table
+  // of its values (computing them on the way in costs as much as the step
+  // alone) whose output x that convolution alone reads: taken out of the steps, its accesses put
+  // first in `acc` (renumbered), the convolution's read of x dropped.
+  PointwisePrologue take_prologue(int64_t x, std::vector<Access>* acc) {
+    PointwisePrologue pro;
+    const size_t last = result_->steps.size();
+    if (last == 0 || last_pointwise_.step != last - 1 || last_pointwise_.chain.final_eid != x ||
+        readers_[x] != 1 || !last_pointwise_.table) {
+      return pro;
+    }
+    pro.step = std::move(result_->steps.back());
+    std::vector<Access> before = std::move(result_->accesses.back());
+    result_->steps.pop_back();
+    result_->accesses.pop_back();
+    pro.x = last_pointwise_.x;
+    pro.w = last_pointwise_.w;
+    pro.bias = last_pointwise_.bias;
+    pro.chain = last_pointwise_.chain;
+    pro.table = last_pointwise_.table;
+    // Its reads' and candidates' stages apart from the convolution's.
+    for (Access& a : before) {
+      if (a.type == Access::kRead || a.candidate >= 0) a.stage = prologue_stage(a.stage);
+    }
+    acc->erase(std::remove_if(acc->begin(), acc->end(),
+                              [&](const Access& a) { return a.data && a.eid == x; }),
+               acc->end());
+    acc->insert(acc->begin(), before.begin(), before.end());
+    return pro;
   }
 
   std::unique_ptr<Step> try_dense(size_t i, const KernelInfo& k, int64_t out, size_t* used,
@@ -682,6 +751,16 @@ class Matcher {
   std::map<int, bool> written_;
   std::vector<uint32_t> order_;
   std::map<int64_t, std::set<uint32_t>> packed_;  // weight entry -> nodes using it packed
+  std::map<int64_t, int> readers_;  // entry -> how many node inputs and heads read it
+  MatchResult* result_ = nullptr;   // the steps so far (while run() goes)
+  // The last pointwise depthwise step that may become a prologue.
+  struct Pointwise {
+    size_t step = SIZE_MAX;
+    int64_t x = kNoEntry, w = kNoEntry, bias = kNoEntry;
+    ChainPlan chain;
+    PointwiseTable table;
+  } last_pointwise_;
+  std::map<int64_t, uint32_t> variables_;  // entry -> its parameter node
 };
 
 }  // namespace

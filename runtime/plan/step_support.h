@@ -66,6 +66,11 @@ struct ChainPlan {
     }
     return c;
   }
+  // The chain with entry e's values at data(e) (at plan time: constants).
+  template <typename F>
+  kernels::Chain bind_to(const F& data) const {
+    return with_pointers(data);
+  }
   // The chain as the kernels will see it, its pointers stand-ins: for its
   // pattern and bounds at plan time.
   kernels::Chain shape_only() const {

@@ -10,6 +10,7 @@
 #include "kernels/kernel_table.h"
 #include "runtime/plan.h"
 #include "runtime/plan/conv_geometry.h"
+#include "runtime/plan/pointwise_table.h"
 #include "runtime/plan/step_support.h"
 
 namespace cvm {
@@ -22,18 +23,39 @@ std::unique_ptr<Step> make_plain_step(const GraphNode& node, uint32_t nid);
 std::unique_ptr<Step> make_chain_step(std::vector<uint32_t> nodes, const kernels::Table* t,
                                       int64_t source_eid, ChainPlan chain, const Shape& shape);
 
-// steps/conv2d_gemm.cc
+// A 1 x 1 depthwise step (a BatchNorm after a concatenation, as the
+// quantizer writes it) whose output only a matrix-product convolution reads:
+// the convolution computes those values on the way in, as it packs its data
+// from the step's input, and the step's output is not written when the
+// timeline lets it go (else the step runs first, as alone).
+struct PointwisePrologue {
+  std::unique_ptr<Step> step;  // the depthwise step (kind "depthwise", pointwise)
+  int64_t x = kNoEntry, w = kNoEntry, bias = kNoEntry;
+  ChainPlan chain;  // its chain as matched (every write in place)
+  PointwiseTable table;  // its values by input byte, or null
+};
+
+// The stage number, in the convolution step, of the prologue step's
+// candidate write `stage` (-1 its source's, else its chain stage's): below
+// -1, apart from the convolution's own.
+inline int prologue_stage(int stage) { return -3 - stage; }
+
+// steps/conv2d_gemm.cc. With `prologue` (its step set), x_eid is that step's
+// output; the matcher lists the step's accesses first, its candidate writes
+// renumbered by prologue_stage, and no read of x_eid (the convolution reads
+// the step's input).
 std::unique_ptr<Step> make_conv2d_gemm_step(std::vector<uint32_t> nodes, const kernels::Table* t,
                                             const ConvShape& g, int64_t x_eid, int64_t bias_eid,
                                             const ParamView& weight, ChainPlan chain,
-                                            bool pack_first);
+                                            bool pack_first, PointwisePrologue prologue = {});
 
 // steps/conv2d_depthwise.cc
 std::unique_ptr<Step> make_conv2d_depthwise_step(std::vector<uint32_t> nodes,
                                                  const kernels::Table* t, const ConvShape& g,
                                                  int64_t x_eid, int64_t w_eid, int64_t bias_eid,
                                                  ChainPlan chain, bool copy_first,
-                                                 const ParamView* weight);
+                                                 const ParamView* weight,
+                                                 PointwiseTable table = nullptr);
 
 // steps/dense.cc
 std::unique_ptr<Step> make_dense_step(std::vector<uint32_t> nodes, const kernels::Table* t,

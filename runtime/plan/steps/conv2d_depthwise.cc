@@ -26,8 +26,9 @@ class DepthwiseStep : public ByteStep {
   // with int8 taps they are packed for the table's byte kernel, if any.
   DepthwiseStep(std::vector<uint32_t> nodes, const kernels::Table* t, const ConvShape& g,
                 int64_t x_eid, int64_t w_eid, int64_t bias_eid, ChainPlan chain, bool copy_first,
-                const ParamView* weight)
-      : ByteStep(std::move(chain)), nodes_(std::move(nodes)), t_(t), conv_(g), x_(x_eid),
+                const ParamView* weight, PointwiseTable table)
+      : ByteStep(std::move(chain)), nodes_(std::move(nodes)), t_(t), table_(std::move(table)),
+        conv_(g), x_(x_eid),
         w_(w_eid), bias_(bias_eid), pg_(g), copy_first_(copy_first),
         pointwise_(g.fh == 1 && g.fw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0),
         bytes_(kernels::depthwise_bytes(g.fh, g.fw, g.sh, g.sw, g.dh, g.dw, g.oh, g.ow)) {
@@ -182,9 +183,21 @@ class DepthwiseStep : public ByteStep {
       for (int64_t c = 0; c < conv_.c; ++c) most = std::max<int64_t>(most, std::abs(int64_t{w[c]}));
       kernels::set_rounding(bounded, 128 * most, bias, conv_.c);
     }
+    // Bytes to bytes with the values by input byte (only the final value
+    // stored): one lookup a value.
+    const kernels::Pattern p = chain.pattern;
+    if (table_ && x8 && chain.final_bytes && p != kernels::Pattern::kGeneric) {
+      const int8_t* table = table_->data();
+      parallel(ctx, conv_.n * conv_.c, threads_for(ctx, work / 8), [&](int64_t b, int64_t e, int) {
+        for (int64_t i = b; i < e; ++i) {
+          t_->lookup_bytes(x8 + i * pixels, pixels, table + (i % conv_.c) * 256,
+                           chain.final_bytes + i * pixels);
+        }
+      });
+      return;
+    }
     // Planes of at least a vector: whole runs of channels a call (a vector
     // crossing into the next plane), else plane by plane.
-    const kernels::Pattern p = chain.pattern;
     if (t_->scale_channels_chain && pixels >= t_->lanes &&
         (p == kernels::Pattern::kStore || p == kernels::Pattern::kClamp ||
          p == kernels::Pattern::kShiftClamp || p == kernels::Pattern::kRequant)) {
@@ -222,6 +235,7 @@ class DepthwiseStep : public ByteStep {
 
   std::vector<uint32_t> nodes_;
   const kernels::Table* t_;
+  PointwiseTable table_;  // pointwise: the values by input byte, or null
   ConvShape conv_;
   int64_t x_, w_, bias_;
   PhaseGrid pg_;
@@ -239,9 +253,9 @@ std::unique_ptr<Step> make_conv2d_depthwise_step(std::vector<uint32_t> nodes,
                                                  const kernels::Table* t, const ConvShape& g,
                                                  int64_t x_eid, int64_t w_eid, int64_t bias_eid,
                                                  ChainPlan chain, bool copy_first,
-                                                 const ParamView* weight) {
+                                                 const ParamView* weight, PointwiseTable table) {
   return std::make_unique<DepthwiseStep>(std::move(nodes), t, g, x_eid, w_eid, bias_eid,
-                                         std::move(chain), copy_first, weight);
+                                         std::move(chain), copy_first, weight, std::move(table));
 }
 
 }  // namespace planning

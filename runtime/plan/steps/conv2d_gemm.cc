@@ -6,10 +6,16 @@
 // from a grid position, read in place. Each tile of nr * lanes grid positions
 // is multiplied with the pre-packed weights ([oc block][k][mr] words) in
 // chunks of kc rows, and the epilogue runs the chain on the output pixels.
+//
+// With a pointwise prologue (see PointwisePrologue), the words are packed
+// from the prologue step's input: each piece of a channel goes through that
+// step's per-channel product and chain into a small buffer first.
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -22,15 +28,29 @@ namespace cvm {
 namespace planning {
 namespace {
 
+// Values of the prologue computed per piece of a channel.
+constexpr int64_t kProloguePiece = 512;
+
+// The prologue as run: the step's input, taps and bias, and its chain.
+struct PrologueRun {
+  kernels::Chain chain;
+  const int8_t* table = nullptr;  // the values by input byte (int8 data), or null
+  const int32_t* x = nullptr;
+  const int8_t* x8 = nullptr;
+  const int32_t* w = nullptr;
+  const int32_t* bias = nullptr;
+};
+
 class ConvGemmStep : public ByteStep {
  public:
   // pack_first: the group writes where the data is, so all of it is packed
   // before any output is written (else each thread packs what it reads).
   ConvGemmStep(std::vector<uint32_t> nodes, const kernels::Table* t, const ConvShape& g,
                int64_t x_eid, int64_t bias_eid, const ParamView& weight, ChainPlan chain,
-               bool pack_first)
+               bool pack_first, PointwisePrologue prologue)
       : ByteStep(std::move(chain)), nodes_(std::move(nodes)), t_(t), conv_(g), x_(x_eid),
-        bias_(bias_eid), pg_(g), pack_first_(pack_first) {
+        bias_(bias_eid), pg_(g), pack_first_(pack_first), pro_(std::move(prologue)) {
+    if (pro_.step) set_prologue_chain();
     const int64_t group = t->group;
     cg_ = ceil_div(g.c, group);
     taps_ = g.fh * g.fw;
@@ -81,6 +101,10 @@ class ConvGemmStep : public ByteStep {
       const int64_t chunks_t = ceil_div(k_, 170);
       kct_ = ceil_div(k_, chunks_t);
     }
+    // A prologue computes each value once only when the data is packed
+    // first: threads on a small grid (the transposed product, or split by
+    // filters) would each pack all of it.
+    if (pro_.step && (transposed_ || conv_.n * tiles_ < 8)) pack_first_ = true;
 
     // Weights: A[ob][k][m] = word of channels (cg*group ..) at tap (fh, fw)
     // of filter ob*mr + m; zero beyond the filters (transposed: At[group of
@@ -123,8 +147,9 @@ class ConvGemmStep : public ByteStep {
   }
 
   size_t shared_words() const override {
-    return static_cast<size_t>(bias_words() +
-                               (pack_first_ ? conv_.n * window(0, pg_.grid).words : 0));
+    const size_t own = static_cast<size_t>(
+        bias_words() + (pack_first_ ? conv_.n * window(0, pg_.grid).words : 0));
+    return pro_.step ? std::max(own, pro_.step->shared_words()) : own;
   }
   size_t thread_words() const override {
     // Packed window, offsets (int64), then tile accumulators or row scratch
@@ -135,17 +160,64 @@ class ConvGemmStep : public ByteStep {
             ? std::max(ceil_div(conv_.pixels(), 7) * 7 * 48 + 48 * conv_.pixels() + 2 * 48,
                        pg_.wp)
             : std::max(ob_ * t_->mr * nb_, pg_.wp) + 2 * t_->mr;
-    return static_cast<size_t>(max_window_words() + 2 + 2 * k_ + rest);
+    const size_t own = static_cast<size_t>(max_window_words() + 2 + 2 * k_ + rest);
+    // The prologue's buffer last.
+    return pro_.step ? std::max(own + prologue_words(), pro_.step->thread_words()) : own;
   }
   const char* kind() const override { return "conv_gemm"; }
-  std::vector<uint32_t> nodes() const override { return nodes_; }
-  std::vector<int64_t> data_eids() const override { return {x_}; }
-  bool takes_bytes() const override { return t_->pack_bytes != nullptr; }
+  std::vector<uint32_t> nodes() const override {
+    if (!pro_.step) return nodes_;
+    std::vector<uint32_t> out = pro_.step->nodes();
+    out.insert(out.end(), nodes_.begin(), nodes_.end());
+    return out;
+  }
+  std::vector<bool> stored() const override {
+    std::vector<bool> own = FusedStep::stored();
+    if (!pro_.step) return own;
+    std::vector<bool> out = pro_.step->stored();
+    if (!out.empty()) out.back() = !prologue_on();  // the step's output
+    out.insert(out.end(), own.begin(), own.end());
+    return out;
+  }
+  void leave_out(int stage) override {
+    if (stage >= -1) {
+      FusedStep::leave_out(stage);
+    } else if (-3 - stage == y_stage_) {
+      y_left_out_ = true;  // the step writes it unless the prologue runs
+    } else {
+      pro_.step->fused()->leave_out(-3 - stage);
+    }
+  }
+  std::vector<int64_t> data_eids() const override { return {pro_.step ? pro_.x : x_}; }
+  bool takes_bytes() const override {
+    return t_->pack_bytes != nullptr && (!pro_.step || pro_.step->byte_io()->takes_bytes());
+  }
+  void use_bytes(const std::set<int64_t>& bytes) override {
+    if (!pro_.step) {
+      ByteStep::use_bytes(bytes);
+      return;
+    }
+    // The step's output is no step's role: never bytes.
+    pro_.step->byte_io()->use_bytes(bytes);
+    pro_x_bytes_ = bytes.count(pro_.x) > 0;
+    x_bytes_ = bytes.count(x_) > 0;
+    chain_.final_bytes = bytes.count(chain_.final_eid) > 0;
+  }
   // The data is packed before anything is written (pack_first).
   bool data_in_place() const override { return false; }
   void set_data_bytes(bool on) override { x_bytes_ = on; }
 
   void run(ExecContext& ctx) const override {
+    PrologueRun pr;
+    const PrologueRun* pro = nullptr;
+    if (pro_.step) {
+      if (prologue_on()) {
+        bind_prologue(ctx, &pr);
+        pro = &pr;
+      } else {
+        pro_.step->run(ctx);
+      }
+    }
     kernels::Chain chain = chain_.bind(ctx);
     const int32_t* x = ctx.data(x_);
     int32_t* bias = reinterpret_cast<int32_t*>(ctx.shared);
@@ -160,7 +232,7 @@ class ConvGemmStep : public ByteStep {
     const double macs = static_cast<double>(conv_.n) * conv_.o * pg_.grid * k_ * t_->group;
     const int threads = threads_for(ctx, macs / 16);
     if (transposed_) {
-      run_transposed(ctx, chain, x, bias, threads);
+      run_transposed(ctx, chain, x, pro, bias, threads);
       return;
     }
 
@@ -184,14 +256,14 @@ class ConvGemmStep : public ByteStep {
     // chunks read, unless another thread takes them).
     const int64_t span = ceil_div(tiles_ * nb_, threads);
     const int64_t units = conv_.n * tiles_ * segments;
-    const uint32_t* packed = pack_all(ctx, x, threads);
+    const uint32_t* packed = pack_all(ctx, x, pro, threads);
     std::vector<PackedWindow> last(static_cast<size_t>(ctx.threads()));
     parallel(ctx, units, threads, [&](int64_t first, int64_t end, int thread) {
       // Image by image.
       for (int64_t u0 = first; u0 < end;) {
         const int64_t n = u0 / segments / tiles_;
         const int64_t u1 = std::min(end, (n + 1) * segments * tiles_);
-        run_units(chain, x, packed, bias, n, u0, u1, segments, one_chunk, pass, span,
+        run_units(chain, x, pro, packed, bias, n, u0, u1, segments, one_chunk, pass, span,
                   ctx.scratch[thread], &last[static_cast<size_t>(thread)]);
         u0 = u1;
       }
@@ -228,14 +300,16 @@ class ConvGemmStep : public ByteStep {
 
   // With pack_first, every image packed whole into the shared memory before
   // anything is written (returned); else null (each unit packs its window).
-  const uint32_t* pack_all(ExecContext& ctx, const int32_t* x, int threads) const {
+  const uint32_t* pack_all(ExecContext& ctx, const int32_t* x, const PrologueRun* pro,
+                           int threads) const {
     if (!pack_first_) return nullptr;
     uint32_t* packed = ctx.shared + bias_words();
     const Window w = window(0, pg_.grid);
     parallel(ctx, conv_.n * cg_, threads, [&](int64_t b, int64_t e, int thread) {
       for (int64_t i = b; i < e; ++i) {
         const int64_t n = i / cg_, cg = i % cg_;
-        pack_plane(x, n, cg, packed + n * w.words + cg * w.plane, ctx.scratch[thread], w);
+        pack_plane(x, pro, n, cg, packed + n * w.words + cg * w.plane, ctx.scratch[thread],
+                   prologue_buffer(ctx.scratch[thread]), w);
         if (cg == cg_ - 1) {
           std::fill_n(packed + n * w.words + cg_ * w.plane, w.words - cg_ * w.plane,
                       t_->pad_word);
@@ -247,8 +321,8 @@ class ConvGemmStep : public ByteStep {
 
   // The transposed product: units of (image, 48 filters, part of the pixels).
   void run_transposed(ExecContext& ctx, const kernels::Chain& chain, const int32_t* x,
-                      const int32_t* bias, int threads) const {
-    const uint32_t* packed = pack_all(ctx, x, threads);
+                      const PrologueRun* pro, const int32_t* bias, int threads) const {
+    const uint32_t* packed = pack_all(ctx, x, pro, threads);
     const Window w = window(0, pg_.grid);
     const int64_t groups = ceil_div(conv_.o, 48);
     const int64_t pixels = conv_.pixels();
@@ -280,7 +354,7 @@ class ConvGemmStep : public ByteStep {
         const int64_t n = u / parts / groups, gi = u / parts % groups, part = u % parts;
         const int64_t pb0 = pblocks * part / parts, pb1 = pblocks * (part + 1) / parts;
         if (n != cur) {
-          base = prepare(x, packed, n, w, scratch, koff, c);
+          base = prepare(x, pro, packed, n, w, scratch, koff, c);
           cur = n;
         }
         const int64_t oc0 = gi * 48;
@@ -319,14 +393,17 @@ class ConvGemmStep : public ByteStep {
     });
   }
 
-  // The packed window of image n (packed here into `scratch` unless
-  // `packed` holds all images) and its offsets; `row` is row scratch.
-  const uint32_t* prepare(const int32_t* x, const uint32_t* packed, int64_t n, const Window& w,
-                          uint32_t* scratch, int64_t* koff, void* row) const {
+  // The packed window of image n (packed here into `scratch`, the thread's
+  // scratch, unless `packed` holds all images) and its offsets; `row` is row
+  // scratch.
+  const uint32_t* prepare(const int32_t* x, const PrologueRun* pro, const uint32_t* packed,
+                          int64_t n, const Window& w, uint32_t* scratch, int64_t* koff,
+                          void* row) const {
     const uint32_t* xq = packed ? packed + n * w.words : scratch;
     if (!packed) {
       for (int64_t cg = 0; cg < cg_; ++cg) {
-        pack_plane(x, n, cg, scratch + cg * w.plane, static_cast<uint32_t*>(row), w);
+        pack_plane(x, pro, n, cg, scratch + cg * w.plane, static_cast<uint32_t*>(row),
+                   prologue_buffer(scratch), w);
       }
       std::fill_n(scratch + cg_ * w.plane, w.words - cg_ * w.plane, t_->pad_word);
     }
@@ -344,8 +421,8 @@ class ConvGemmStep : public ByteStep {
   // over the oc blocks of segment u % segments. One chunk of the reduction:
   // the oc blocks outside, `pass` tiles at a time inside (long runs of each
   // output plane, the tiles' data staying in cache); else unit by unit.
-  void run_units(const kernels::Chain& chain, const int32_t* x, const uint32_t* packed,
-                 const int32_t* bias, int64_t n, int64_t u0, int64_t u1, int64_t segments,
+  void run_units(const kernels::Chain& chain, const int32_t* x, const PrologueRun* pro,
+                 const uint32_t* packed, const int32_t* bias, int64_t n, int64_t u0, int64_t u1, int64_t segments,
                  bool one_chunk, int64_t pass, int64_t span, uint32_t* scratch,
                  PackedWindow* last) const {
     // The grid positions these units cover; packed unless the thread's
@@ -361,7 +438,7 @@ class ConvGemmStep : public ByteStep {
     int64_t* koff = reinterpret_cast<int64_t*>(scratch + w.words + (w.words & 1));
     uint32_t* rest = reinterpret_cast<uint32_t*>(koff + k_);
     // `rest` doubles as the row scratch of the packing.
-    const uint32_t* base = fresh ? prepare(x, packed, n, w, scratch, koff, rest)
+    const uint32_t* base = fresh ? prepare(x, pro, packed, n, w, scratch, koff, rest)
                                  : (packed ? packed + n * w.words : scratch) - w.r0 * pg_.rs;
     if (one_chunk && segments == 1) {
       for (int64_t t0 = tile0; t0 < tile1; t0 += pass) {
@@ -381,10 +458,40 @@ class ConvGemmStep : public ByteStep {
     }
   }
 
-  // Words of `channels` channels (`cs` values apart) of `count` pixels from
-  // value `at` of the data.
-  void pack(const int32_t* x, int64_t at, int64_t cs, int channels, int64_t count,
-            uint32_t* out) const {
+  // Words of `channels` channels (`cs` values apart, cs the plane) of
+  // `count` pixels from value `at` of the data; with the prologue, of the
+  // values it computes from its input at the same indices (in `buffer`,
+  // prologue_words() words, piece by piece).
+  void pack(const int32_t* x, const PrologueRun* pro, int64_t at, int64_t cs, int channels,
+            int64_t count, uint32_t* out, uint32_t* buffer) const {
+    if (pro) {
+      kernels::Chain ch = pro->chain;
+      int8_t* bytes = t_->pack_bytes ? reinterpret_cast<int8_t*>(buffer) : nullptr;
+      int32_t* words = reinterpret_cast<int32_t*>(buffer);
+      ch.final_bytes = bytes;
+      ch.final_write = bytes ? nullptr : words;
+      const int64_t c0 = (at / cs) % conv_.c;
+      for (int64_t done = 0; done < count; done += kProloguePiece) {
+        const int64_t len = std::min(kProloguePiece, count - done);
+        for (int j = 0; j < channels && pro->table; ++j) {
+          t_->lookup_bytes(pro->x8 + at + j * cs + done, len, pro->table + (c0 + j) * 256,
+                           bytes + j * kProloguePiece);
+        }
+        for (int j = 0; j < channels && !pro->table; ++j) {
+          const int64_t c = c0 + j, src = at + j * cs + done;
+          const int32_t* xv = pro->x8 ? nullptr : pro->x + src;
+          const int8_t* x8 = pro->x8 ? pro->x8 + src : nullptr;
+          t_->scale_add_chain(ch, xv, x8, pro->w[c], xv, x8, 0, pro->bias ? pro->bias[c] : 0,
+                              len, j * kProloguePiece, c);
+        }
+        if (bytes) {
+          t_->pack_bytes(bytes, kProloguePiece, channels, len, out + done);
+        } else {
+          t_->pack_words(words, kProloguePiece, channels, len, out + done);
+        }
+      }
+      return;
+    }
     if (x_bytes_) {
       t_->pack_bytes(reinterpret_cast<const int8_t*>(x) + at, cs, channels, count, out);
     } else {
@@ -392,8 +499,8 @@ class ConvGemmStep : public ByteStep {
     }
   }
 
-  void pack_plane(const int32_t* x, int64_t n, int64_t cg, uint32_t* dst, uint32_t* tmp,
-                  const Window& w) const {
+  void pack_plane(const int32_t* x, const PrologueRun* pro, int64_t n, int64_t cg, uint32_t* dst,
+                  uint32_t* tmp, uint32_t* buffer, const Window& w) const {
     const int64_t group = t_->group;
     const int channels = static_cast<int>(std::min<int64_t>(group, conv_.c - cg * group));
     const int64_t plane = conv_.h * conv_.w;
@@ -403,7 +510,7 @@ class ConvGemmStep : public ByteStep {
         pg_.plane_words == plane) {
       // One run: rows [r0, min(r1, h)) of the plane, then padding.
       const int64_t rows = std::max<int64_t>(0, std::min(w.r1, conv_.h) - w.r0);
-      pack(x, src + w.r0 * conv_.w, plane, channels, rows * conv_.w, dst);
+      pack(x, pro, src + w.r0 * conv_.w, plane, channels, rows * conv_.w, dst, buffer);
       std::fill_n(dst + rows * conv_.w, w.bw - rows * conv_.w, pad);
       return;
     }
@@ -414,7 +521,7 @@ class ConvGemmStep : public ByteStep {
         return;
       }
       std::fill_n(row, conv_.pw, pad);
-      pack(x, src + xi * conv_.w, plane, channels, conv_.w, row + conv_.pw);
+      pack(x, pro, src + xi * conv_.w, plane, channels, conv_.w, row + conv_.pw, buffer);
       std::fill_n(row + conv_.pw + conv_.w, pg_.wp - conv_.pw - conv_.w, pad);
     }, w.r0, w.r1, w.bw, t_->split_phases);
   }
@@ -464,6 +571,51 @@ class ConvGemmStep : public ByteStep {
     }
   }
 
+  // The prologue's buffer: words of `group` channels' pieces (int32 where
+  // there is no byte packing), at the end of a thread's scratch.
+  int64_t prologue_words() const { return pro_.step ? t_->group * kProloguePiece : 0; }
+  uint32_t* prologue_buffer(uint32_t* thread_scratch) const {
+    return thread_scratch + (thread_words() - static_cast<size_t>(prologue_words()));
+  }
+
+  // The prologue chain: the step's chain storing only its final value (the
+  // pattern that value takes), and where its output's write is.
+  void set_prologue_chain() {
+    pro_chain_ = final_only(pro_.chain);
+    y_stage_ = static_cast<int>(pro_chain_.stages.size()) - 1;
+    const kernels::Chain shape = pro_chain_.shape_only();
+    const kernels::Pattern p = shape.pattern;
+    pro_pattern_ok_ = t_->scale_add_chain && shape.int8_values() &&
+                      (p == kernels::Pattern::kClamp || p == kernels::Pattern::kShiftClamp ||
+                       p == kernels::Pattern::kRequant);
+  }
+  // Whether the prologue runs: its pattern fits, and the timeline left out
+  // every write of the step (its output's and its intermediates').
+  bool prologue_on() const {
+    if (!pro_.step || !pro_pattern_ok_ || !y_left_out_) return false;
+    const ChainPlan& cp = pro_.step->fused()->chain_plan();
+    if (y_stage_ >= 0 && cp.source_write_eid != kNoEntry) return false;
+    for (int k = 0; k < y_stage_; ++k) {
+      if (cp.stages[static_cast<size_t>(k)].write_eid != kNoEntry) return false;
+    }
+    return true;
+  }
+  void bind_prologue(const ExecContext& ctx, PrologueRun* pr) const {
+    pr->chain = pro_chain_.bind(ctx);
+    pr->x = ctx.data(pro_.x);
+    pr->x8 = pro_x_bytes_ ? reinterpret_cast<const int8_t*>(pr->x) : nullptr;
+    pr->w = ctx.data(pro_.w);
+    pr->bias = pro_.bias != kNoEntry ? ctx.data(pro_.bias) : nullptr;
+    if (pr->x8 && pro_.table && t_->pack_bytes) pr->table = pro_.table->data();
+    // int8 data: the sums x * w[c] are at most 128 * max |w| in magnitude
+    // (as the step alone bounds them).
+    if (pr->x8) {
+      int64_t most = 0;
+      for (int64_t c = 0; c < conv_.c; ++c) most = std::max<int64_t>(most, std::abs(int64_t{pr->w[c]}));
+      kernels::set_rounding(pr->chain, 128 * most, pr->bias, conv_.c);
+    }
+  }
+
   std::vector<uint32_t> nodes_;
   const kernels::Table* t_;
   ConvShape conv_;
@@ -471,6 +623,10 @@ class ConvGemmStep : public ByteStep {
   PhaseGrid pg_;
   bool pack_first_ = false;
   bool x_bytes_ = false;
+  PointwisePrologue pro_;
+  ChainPlan pro_chain_;
+  int y_stage_ = -1;
+  bool pro_pattern_ok_ = false, y_left_out_ = false, pro_x_bytes_ = false;
   int64_t cg_ = 0, taps_ = 0, k_ = 0, nb_ = 0, tiles_ = 0, ob_ = 0, kc_ = 0;
   std::vector<uint32_t> a_;
   std::vector<int32_t> comp_;
@@ -487,9 +643,9 @@ class ConvGemmStep : public ByteStep {
 std::unique_ptr<Step> make_conv2d_gemm_step(std::vector<uint32_t> nodes, const kernels::Table* t,
                                             const ConvShape& g, int64_t x_eid, int64_t bias_eid,
                                             const ParamView& weight, ChainPlan chain,
-                                            bool pack_first) {
+                                            bool pack_first, PointwisePrologue prologue) {
   return std::make_unique<ConvGemmStep>(std::move(nodes), t, g, x_eid, bias_eid, weight,
-                                        std::move(chain), pack_first);
+                                        std::move(chain), pack_first, std::move(prologue));
 }
 
 }  // namespace planning
