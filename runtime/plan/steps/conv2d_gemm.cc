@@ -162,7 +162,8 @@ class ConvGemmStep : public ByteStep {
             : std::max(ob_ * t_->mr * nb_, pg_.wp) + 2 * t_->mr;
     const size_t own = static_cast<size_t>(max_window_words() + 2 + 2 * k_ + rest);
     // The prologue's buffer last.
-    return pro_.step ? std::max(own + prologue_words(), pro_.step->thread_words()) : own;
+    if (!pro_.step) return own;
+    return std::max(own + static_cast<size_t>(prologue_words()), pro_.step->thread_words());
   }
   const char* kind() const override { return "conv_gemm"; }
   std::vector<uint32_t> nodes() const override {
