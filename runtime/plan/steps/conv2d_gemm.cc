@@ -101,10 +101,6 @@ class ConvGemmStep : public ByteStep {
       const int64_t chunks_t = ceil_div(k_, 170);
       kct_ = ceil_div(k_, chunks_t);
     }
-    // A prologue computes each value once only when the data is packed
-    // first: threads on a small grid (the transposed product, or split by
-    // filters) would each pack all of it.
-    if (pro_.step && (transposed_ || conv_.n * tiles_ < 8)) pack_first_ = true;
 
     // Weights: A[ob][k][m] = word of channels (cg*group ..) at tap (fh, fw)
     // of filter ob*mr + m; zero beyond the filters (transposed: At[group of
