@@ -17,6 +17,9 @@ struct ConvShape {
   int64_t sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1;
   int64_t oh = 0, ow = 0;
   int64_t pixels() const { return oh * ow; }
+  // A 1 x 1 filter with strides 1 and no padding: output pixel i reads input
+  // pixel i.
+  bool pointwise() const { return fh == 1 && fw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0; }
 };
 
 // The stride-phase layout of a padded plane. The plane, padded by (ph, pw),

@@ -151,13 +151,8 @@ class Matcher {
   static kernels::Chain pattern_of(const ChainPlan& chain, size_t len) {
     ChainPlan cut;
     cut.stages.assign(chain.stages.begin(), chain.stages.begin() + static_cast<long>(len));
-    for (StagePlan& st : cut.stages) st.write_eid = kNoEntry;
-    if (len > 0) {
-      cut.stages.back().write_eid = chain.final_eid;
-    } else {
-      cut.source_write_eid = chain.final_eid;
-    }
-    return cut.shape_only();
+    cut.final_eid = chain.final_eid;
+    return cut.final_only().shape_only();
   }
 
   // A chain without a pattern runs stage by stage and keeps its values
@@ -349,16 +344,18 @@ class Matcher {
       const bool constant = constant_param(node.inputs[1], &dw_weight) &&
                             dw_weight.count >= g.c * g.fh * g.fw;
       const bool copy_first = x_writable && written.count(xsid);
-      const bool pointwise =
-          g.fh == 1 && g.fw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
+      const bool pointwise = g.pointwise();
       // Pointwise on planes of 128 values or more (the table, 256 bytes a
       // channel, at most twice the data): its values by input byte.
       PointwiseTable table;
       ParamView bias_view;
       if (pointwise && constant && g.h * g.w >= 128 &&
           (bias == kNoEntry || constant_param(node.inputs[2], &bias_view))) {
+        auto constant_values = [&](int64_t e, std::vector<int32_t>* v) {
+          return constant_entry(e, v);
+        };
         table = pointwise_table(t_, chain, g.c, dw_weight, bias == kNoEntry ? nullptr : &bias_view,
-                                [&](int64_t e, std::vector<int32_t>* v) { return constant_entry(e, v); });
+                                constant_values);
       }
       // One that keeps off its data's storage may become the prologue of
       // the convolution after it.

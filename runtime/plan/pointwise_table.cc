@@ -5,18 +5,6 @@
 namespace cvm {
 namespace planning {
 
-ChainPlan final_only(const ChainPlan& chain) {
-  ChainPlan out = chain;
-  out.source_write_eid = kNoEntry;
-  for (StagePlan& st : out.stages) st.write_eid = kNoEntry;
-  if (out.stages.empty()) {
-    out.source_write_eid = out.final_eid;
-  } else {
-    out.stages.back().write_eid = out.final_eid;
-  }
-  return out;
-}
-
 PointwiseTable pointwise_table(
     const kernels::Table* t, const ChainPlan& chain, int64_t channels, const ParamView& w,
     const ParamView* bias,
@@ -25,7 +13,7 @@ PointwiseTable pointwise_table(
       (bias && bias->count < channels)) {
     return nullptr;
   }
-  const ChainPlan plan = final_only(chain);
+  const ChainPlan plan = chain.final_only();
   if (!plan.shape_only().int8_values()) return nullptr;
   // Operands: one value per channel (the same for every image).
   std::map<int64_t, std::vector<int32_t>> operands;

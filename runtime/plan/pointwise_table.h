@@ -29,8 +29,5 @@ PointwiseTable pointwise_table(
     const ParamView* bias,
     const std::function<bool(int64_t eid, std::vector<int32_t>* values)>& constant);
 
-// The chain storing its final value only (what pointwise_table computes).
-ChainPlan final_only(const ChainPlan& chain);
-
 }  // namespace planning
 }  // namespace cvm

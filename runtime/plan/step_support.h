@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
 #include <set>
 #include <utility>
 #include <vector>
@@ -65,6 +66,19 @@ struct ChainPlan {
       c.operand_bytes = reinterpret_cast<const int8_t*>(c.operand);
     }
     return c;
+  }
+  // The chain storing its final value only (in final_eid), none of the
+  // values before it.
+  ChainPlan final_only() const {
+    ChainPlan out = *this;
+    out.source_write_eid = kNoEntry;
+    for (StagePlan& st : out.stages) st.write_eid = kNoEntry;
+    if (out.stages.empty()) {
+      out.source_write_eid = out.final_eid;
+    } else {
+      out.stages.back().write_eid = out.final_eid;
+    }
+    return out;
   }
   // The chain with entry e's values at data(e) (at plan time: constants).
   template <typename F>
@@ -176,6 +190,15 @@ inline int threads_for(const ExecContext& ctx, double work) {
   const int t = ctx.threads();
   if (t <= 1 || work < min_parallel_work.load()) return 1;
   return t;
+}
+
+// The rounding of a pointwise step's chain (x * w[c] + bias[c] for c <
+// channels) on int8 data: the sums are at most 128 * max |w| in magnitude.
+inline void set_pointwise_rounding(kernels::Chain& chain, const int32_t* w, const int32_t* bias,
+                                   int64_t channels) {
+  int64_t most = 0;
+  for (int64_t c = 0; c < channels; ++c) most = std::max<int64_t>(most, std::abs(int64_t{w[c]}));
+  kernels::set_rounding(chain, 128 * most, bias, channels);
 }
 
 // ---------------------------------------------------------------------------

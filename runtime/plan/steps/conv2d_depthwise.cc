@@ -30,7 +30,7 @@ class DepthwiseStep : public ByteStep {
       : ByteStep(std::move(chain)), nodes_(std::move(nodes)), t_(t), table_(std::move(table)),
         conv_(g), x_(x_eid),
         w_(w_eid), bias_(bias_eid), pg_(g), copy_first_(copy_first),
-        pointwise_(g.fh == 1 && g.fw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0),
+        pointwise_(g.pointwise()),
         bytes_(kernels::depthwise_bytes(g.fh, g.fw, g.sh, g.sw, g.dh, g.dw, g.oh, g.ow)) {
     if (!t->depthwise_u8 || !weight || !bytes_.ok) {
       bytes_.ok = false;
@@ -176,13 +176,8 @@ class DepthwiseStep : public ByteStep {
     const int64_t pixels = conv_.pixels();
     const int8_t* x8 = x_bytes_ ? reinterpret_cast<const int8_t*>(x) : nullptr;
     const double work = static_cast<double>(conv_.n) * conv_.c * pixels * 4;
-    // int8 data: the sums x * w[c] are at most 128 * max |w| in magnitude.
     kernels::Chain bounded = chain;
-    if (x8) {
-      int64_t most = 0;
-      for (int64_t c = 0; c < conv_.c; ++c) most = std::max<int64_t>(most, std::abs(int64_t{w[c]}));
-      kernels::set_rounding(bounded, 128 * most, bias, conv_.c);
-    }
+    if (x8) set_pointwise_rounding(bounded, w, bias, conv_.c);
     // Bytes to bytes with the values by input byte (only the final value
     // stored): one lookup a value.
     const kernels::Pattern p = chain.pattern;

@@ -11,7 +11,6 @@
 // from the prologue step's input: each piece of a channel goes through that
 // step's per-channel product and chain into a small buffer first.
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -179,10 +178,10 @@ class ConvGemmStep : public ByteStep {
   void leave_out(int stage) override {
     if (stage >= -1) {
       FusedStep::leave_out(stage);
-    } else if (-3 - stage == y_stage_) {
+    } else if (prologue_stage(stage) == y_stage_) {  // prologue_stage is its own inverse
       y_left_out_ = true;  // the step writes it unless the prologue runs
     } else {
-      pro_.step->fused()->leave_out(-3 - stage);
+      pro_.step->fused()->leave_out(prologue_stage(stage));
     }
   }
   std::vector<int64_t> data_eids() const override { return {pro_.step ? pro_.x : x_}; }
@@ -419,8 +418,8 @@ class ConvGemmStep : public ByteStep {
   // the oc blocks outside, `pass` tiles at a time inside (long runs of each
   // output plane, the tiles' data staying in cache); else unit by unit.
   void run_units(const kernels::Chain& chain, const int32_t* x, const PrologueRun* pro,
-                 const uint32_t* packed, const int32_t* bias, int64_t n, int64_t u0, int64_t u1, int64_t segments,
-                 bool one_chunk, int64_t pass, int64_t span, uint32_t* scratch,
+                 const uint32_t* packed, const int32_t* bias, int64_t n, int64_t u0, int64_t u1,
+                 int64_t segments, bool one_chunk, int64_t pass, int64_t span, uint32_t* scratch,
                  PackedWindow* last) const {
     // The grid positions these units cover; packed unless the thread's
     // last chunk packed them already.
@@ -470,12 +469,12 @@ class ConvGemmStep : public ByteStep {
       const int64_t c0 = (at / cs) % conv_.c;
       for (int64_t done = 0; done < count; done += kProloguePiece) {
         const int64_t len = std::min(kProloguePiece, count - done);
-        for (int j = 0; j < channels && pro->table; ++j) {
-          t_->lookup_bytes(pro->x8 + at + j * cs + done, len, pro->table + (c0 + j) * 256,
-                           bytes + j * kProloguePiece);
-        }
-        for (int j = 0; j < channels && !pro->table; ++j) {
+        for (int j = 0; j < channels; ++j) {
           const int64_t c = c0 + j, src = at + j * cs + done;
+          if (pro->table) {
+            t_->lookup_bytes(pro->x8 + src, len, pro->table + c * 256, bytes + j * kProloguePiece);
+            continue;
+          }
           const int32_t* xv = pro->x8 ? nullptr : pro->x + src;
           const int8_t* x8 = pro->x8 ? pro->x8 + src : nullptr;
           t_->scale_add_chain(ch, xv, x8, pro->w[c], xv, x8, 0, pro->bias ? pro->bias[c] : 0,
@@ -578,7 +577,7 @@ class ConvGemmStep : public ByteStep {
   // The prologue chain: the step's chain storing only its final value (the
   // pattern that value takes), and where its output's write is.
   void set_prologue_chain() {
-    pro_chain_ = final_only(pro_.chain);
+    pro_chain_ = pro_.chain.final_only();
     y_stage_ = static_cast<int>(pro_chain_.stages.size()) - 1;
     const kernels::Chain shape = pro_chain_.shape_only();
     const kernels::Pattern p = shape.pattern;
@@ -598,19 +597,17 @@ class ConvGemmStep : public ByteStep {
     return true;
   }
   void bind_prologue(const ExecContext& ctx, PrologueRun* pr) const {
-    pr->chain = pro_chain_.bind(ctx);
     pr->x = ctx.data(pro_.x);
     pr->x8 = pro_x_bytes_ ? reinterpret_cast<const int8_t*>(pr->x) : nullptr;
+    if (pr->x8 && pro_.table && t_->pack_bytes) {
+      pr->table = pro_.table->data();
+      return;  // the lookups need nothing else
+    }
+    pr->chain = pro_chain_.bind(ctx);
     pr->w = ctx.data(pro_.w);
     pr->bias = pro_.bias != kNoEntry ? ctx.data(pro_.bias) : nullptr;
-    if (pr->x8 && pro_.table && t_->pack_bytes) pr->table = pro_.table->data();
-    // int8 data: the sums x * w[c] are at most 128 * max |w| in magnitude
-    // (as the step alone bounds them).
-    if (pr->x8) {
-      int64_t most = 0;
-      for (int64_t c = 0; c < conv_.c; ++c) most = std::max<int64_t>(most, std::abs(int64_t{pr->w[c]}));
-      kernels::set_rounding(pr->chain, 128 * most, pr->bias, conv_.c);
-    }
+    // As the step alone rounds.
+    if (pr->x8) set_pointwise_rounding(pr->chain, pr->w, pr->bias, conv_.c);
   }
 
   std::vector<uint32_t> nodes_;
