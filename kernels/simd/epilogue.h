@@ -54,21 +54,37 @@ struct PatternArgs {
   bool round1, round2;
 };
 
-// The epilogue patterns on one vector, y the residual operand (kResidual)
-// or the multiplier (kRequant).
+// The pattern's value on one vector (y the residual operand for kResidual,
+// the multiplier for kRequant) before its final clamp, which is [lo1, hi1] for
+// kClamp and kShiftClamp, [lo2, hi2] for kRequant and kResidual (kStore has
+// none: the value itself).
+template <Pattern P>
+inline VecI pattern_unclamped(const PatternArgs& pa, VecI x, VecI y) {
+  if (P == Pattern::kStore || P == Pattern::kClamp) return x;
+  VecI v = P == Pattern::kRequant && pa.s1 == 0 ? x
+           : pa.round1                           ? (x + pa.half1) >> pa.s1
+                                                 : rs_exact(x, pa.s1);
+  if (P == Pattern::kShiftClamp) return v;
+  v = clampv(v, pa.lo1, pa.hi1);
+  v = P == Pattern::kRequant ? v * y : v + y;
+  return pa.round2 ? (v + pa.half2) >> pa.s2 : rs_exact(v, pa.s2);
+}
+
+// The epilogue patterns on one vector.
 template <Pattern P>
 inline VecI pattern_value(const PatternArgs& pa, VecI x, VecI y) {
-  if (P == Pattern::kStore) return x;
-  if (P == Pattern::kClamp) return clampv(x, pa.lo1, pa.hi1);
-  VecI v;
-  if (P == Pattern::kRequant && pa.s1 == 0) {
-    v = clampv(x, pa.lo1, pa.hi1);
-  } else {
-    v = clampv(pa.round1 ? (x + pa.half1) >> pa.s1 : rs_exact(x, pa.s1), pa.lo1, pa.hi1);
-  }
-  if (P == Pattern::kShiftClamp) return v;
-  v = P == Pattern::kRequant ? v * y : v + y;
-  return clampv(pa.round2 ? (v + pa.half2) >> pa.s2 : rs_exact(v, pa.s2), pa.lo2, pa.hi2);
+  const VecI v = pattern_unclamped<P>(pa, x, y);
+  if (P == Pattern::kStore) return v;
+  if (P == Pattern::kClamp || P == Pattern::kShiftClamp) return clampv(v, pa.lo1, pa.hi1);
+  return clampv(v, pa.lo2, pa.hi2);
+}
+
+// The final clamp's bounds (scalars, from the chain); kStore has none.
+template <Pattern P>
+inline void final_bounds(const Chain& ch, int32_t* lo, int32_t* hi) {
+  const bool first = P == Pattern::kClamp || P == Pattern::kShiftClamp;
+  *lo = first ? ch.lo1 : ch.lo2;
+  *hi = first ? ch.hi1 : ch.hi2;
 }
 
 void run_chain(const Chain& ch, const int32_t* src, int64_t len, int64_t flat, int64_t n,

@@ -59,12 +59,15 @@ void gemm_fused_tile(const uint32_t* a, const uint32_t* b, const int64_t* koff, 
 #else
   using Reg = __m256i;
 #endif
+  // The accumulators start at the row's add (bias - compensation), not
+  // added in the epilogue: one operation a vector less there.
   Reg acc[kMr][NV];
 #pragma GCC unroll 8
   for (int m = 0; m < kMr; ++m) {
+    const VecI am(m < rows ? add[m] : 0);
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
-      acc[m][v] = cin ? Reg(VecI::load_unaligned(cin + m * ldc + v * kLanes)) : Reg(VecI(0));
+      acc[m][v] = cin ? Reg(VecI::load_unaligned(cin + m * ldc + v * kLanes) + am) : Reg(am);
     }
   }
   for (int64_t k = 0; k < kc; ++k) {
@@ -92,10 +95,51 @@ void gemm_fused_tile(const uint32_t* a, const uint32_t* b, const int64_t* koff, 
   int8_t* dst8 = OutB ? ch.final_bytes + flat0 : nullptr;
   const int8_t* op8 = P == Pattern::kResidual && OpB ? ch.operand_bytes + flat0 : nullptr;
 #endif
+#if defined(__AVX512F__)
+  // Byte output of three full vectors of consecutive pixels: the row's 48
+  // values narrowed together by two saturating packs and one permute, and
+  // clamped as bytes (the final clamp within int8: saturating first changes
+  // no clamped value), one store; instead of a clamp and a narrowing store
+  // a vector.
+  if constexpr (OutB && NV == 3 && P != Pattern::kStore) {
+    int32_t lo = 0, hi = 0;
+    final_bounds<P>(ch, &lo, &hi);
+    if (lo >= -128 && hi <= 127 && lo <= hi && map.mask[0] == kFull && map.mask[1] == kFull &&
+        map.mask[2] == kFull && map.out[1] == map.out[0] + kLanes &&
+        map.out[2] == map.out[0] + 2 * kLanes) {
+      // Dword d of 128-bit lane k after the packs: 4 values of vector d
+      // (d < 3) from pixel 4k; put back as vector 0, 1, 2 in pixel order.
+      const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+      const __m512i lo8 = _mm512_set1_epi8(static_cast<char>(lo));
+      const __m512i hi8 = _mm512_set1_epi8(static_cast<char>(hi));
+#pragma GCC unroll 8
+      for (int m = 0; m < kMr; ++m) {
+        if (m >= rows) break;
+        const VecI mm(P == Pattern::kRequant ? mul[m] : 0);
+        const int64_t at = m * plane + map.out[0];
+        __m512i r[3];
+#pragma GCC unroll 3
+        for (int v = 0; v < 3; ++v) {
+          VecI y = mm;
+          if (P == Pattern::kResidual) {
+            y = OpB ? load_expand_bytes(op8 + at + v * kLanes, kFull)
+                    : VecI::load_unaligned(op + at + v * kLanes);
+          }
+          r[v] = pattern_unclamped<P>(pa, VecI(acc[m][v]), y);
+        }
+        const __m512i w01 = _mm512_packs_epi32(r[0], r[1]);
+        const __m512i w22 = _mm512_packs_epi32(r[2], r[2]);
+        __m512i b = _mm512_permutexvar_epi32(order, _mm512_packs_epi16(w01, w22));
+        b = _mm512_min_epi8(_mm512_max_epi8(b, lo8), hi8);
+        _mm512_mask_storeu_epi8(dst8 + at, 0x0000FFFFFFFFFFFFull, b);
+      }
+      return;
+    }
+  }
+#endif
 #pragma GCC unroll 8
   for (int m = 0; m < kMr; ++m) {
     if (m >= rows) break;
-    const VecI am(add[m]);
     const VecI mm(P == Pattern::kRequant ? mul[m] : 0);
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
@@ -105,7 +149,7 @@ void gemm_fused_tile(const uint32_t* a, const uint32_t* b, const int64_t* koff, 
       VecI y = mm;
 #if defined(__AVX512F__)
       if (P == Pattern::kResidual) y = OpB ? load_expand_bytes(op8 + at, mask) : load_expand(op + at, mask);
-      const VecI r = pattern_value<P>(pa, VecI(acc[m][v]) + am, y);
+      const VecI r = pattern_value<P>(pa, VecI(acc[m][v]), y);
       if (OutB) {
         store_compress_bytes(dst8 + at, r, mask);
       } else {
@@ -113,7 +157,7 @@ void gemm_fused_tile(const uint32_t* a, const uint32_t* b, const int64_t* koff, 
       }
 #else
       if (P == Pattern::kResidual) y = load_expand(op + at, mask);
-      store_compress(dst + at, pattern_value<P>(pa, VecI(acc[m][v]) + am, y), mask);
+      store_compress(dst + at, pattern_value<P>(pa, VecI(acc[m][v]), y), mask);
 #endif
     }
   }
