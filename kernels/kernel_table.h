@@ -224,9 +224,11 @@ struct Table {
   // The transposed product for small pixel grids (AVX-512 only, else
   // null): lanes are 48 output channels, rows up to 7 pixels. C[m][48] (+)=
   // sum_k at[k][48] * data word at base + koff[k] + pos[m] (pos[m] for
-  // m < rows; rows past `rows` repeat the last).
+  // m < rows; rows past `rows` repeat the last), for the first `noc`
+  // channels rounded up to vectors of 16 (the rest of C untouched).
   void (*gemm_t)(const uint32_t* at, const uint32_t* base, const int64_t* koff,
-                 const int64_t* pos, int rows, int64_t kc, int32_t* c, bool accumulate);
+                 const int64_t* pos, int rows, int64_t kc, int32_t* c, bool accumulate,
+                 int noc);
   // Its epilogue: row m of C (+ add[48]) is pixel pix[m] of output channels
   // oc0 + [0, noc) (a kRequant's multipliers mul[48], else mul may be
   // null); flat0 = (n * O + oc0) * plane. Pattern chains store

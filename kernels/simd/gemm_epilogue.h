@@ -223,37 +223,47 @@ bool gemm_fused(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64
 }
 
 #if defined(__AVX512F__)
-// The transposed product: 48 output channels (3 vectors) x up to 7 pixels.
+// The transposed product: 48 output channels (NV vectors of 16 used) x up
+// to 7 pixels.
 constexpr int kTRows = 7;
-void gemm_t(const uint32_t* at, const uint32_t* base, const int64_t* koff, const int64_t* pos,
-            int rows, int64_t kc, int32_t* c, bool accumulate) {
+template <int NV>
+void gemm_t_n(const uint32_t* at, const uint32_t* base, const int64_t* koff, const int64_t* pos,
+              int rows, int64_t kc, int32_t* c, bool accumulate) {
   int64_t p[kTRows];
   for (int m = 0; m < kTRows; ++m) p[m] = pos[m < rows ? m : rows - 1];
-  __m512i acc[kTRows][3];
+  __m512i acc[kTRows][NV];
 #pragma GCC unroll 7
   for (int m = 0; m < kTRows; ++m) {
 #pragma GCC unroll 3
-    for (int v = 0; v < 3; ++v) {
+    for (int v = 0; v < NV; ++v) {
       acc[m][v] = accumulate ? _mm512_loadu_si512(c + m * 48 + v * 16) : _mm512_setzero_si512();
     }
   }
   for (int64_t k = 0; k < kc; ++k) {
-    const __m512i w0 = _mm512_loadu_si512(at + k * 48);
-    const __m512i w1 = _mm512_loadu_si512(at + k * 48 + 16);
-    const __m512i w2 = _mm512_loadu_si512(at + k * 48 + 32);
+    __m512i w[NV];
+#pragma GCC unroll 3
+    for (int v = 0; v < NV; ++v) w[v] = _mm512_loadu_si512(at + k * 48 + v * 16);
     const int32_t* b = reinterpret_cast<const int32_t*>(base + koff[k]);
 #pragma GCC unroll 7
     for (int m = 0; m < kTRows; ++m) {
       const __m512i d = _mm512_set1_epi32(b[p[m]]);
-      acc[m][0] = _mm512_dpbusd_epi32(acc[m][0], d, w0);
-      acc[m][1] = _mm512_dpbusd_epi32(acc[m][1], d, w1);
-      acc[m][2] = _mm512_dpbusd_epi32(acc[m][2], d, w2);
+#pragma GCC unroll 3
+      for (int v = 0; v < NV; ++v) acc[m][v] = _mm512_dpbusd_epi32(acc[m][v], d, w[v]);
     }
   }
 #pragma GCC unroll 7
   for (int m = 0; m < kTRows; ++m) {
 #pragma GCC unroll 3
-    for (int v = 0; v < 3; ++v) _mm512_storeu_si512(c + m * 48 + v * 16, acc[m][v]);
+    for (int v = 0; v < NV; ++v) _mm512_storeu_si512(c + m * 48 + v * 16, acc[m][v]);
+  }
+}
+
+void gemm_t(const uint32_t* at, const uint32_t* base, const int64_t* koff, const int64_t* pos,
+            int rows, int64_t kc, int32_t* c, bool accumulate, int noc) {
+  switch ((noc + 15) / 16) {
+    case 1: gemm_t_n<1>(at, base, koff, pos, rows, kc, c, accumulate); break;
+    case 2: gemm_t_n<2>(at, base, koff, pos, rows, kc, c, accumulate); break;
+    default: gemm_t_n<3>(at, base, koff, pos, rows, kc, c, accumulate); break;
   }
 }
 

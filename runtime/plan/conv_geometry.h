@@ -30,9 +30,16 @@ struct ConvShape {
 // output grid, whatever the strides and dilations: every tap is one
 // contiguous run over the grid. Grid columns ow >= OW are computed and
 // dropped. Only the blocks some tap uses are stored.
+//
+// With `share_gap` (column stride 1 only), a row's right padding is the next
+// row's left padding: rs = w + pw instead of w + 2 pw, so that fewer grid
+// columns are computed and dropped (stride 1 reads pw columns past either
+// edge of a row). The caller's rows then write pw padding values and the w
+// values of the row, rs in all (see shared_gap).
 struct PhaseGrid {
   int64_t hp = 0, wp = 0, hr = 0, rs = 0, block_words = 0, plane_words = 0, grid = 0;
   int64_t sh = 1, sw = 1;
+  bool shared_gap = false;
   std::vector<int> slot;       // block (a, b) -> its place, or -1
   std::vector<int64_t> toff;   // per tap (fh, fw): offset in the plane
   int64_t max_toff = 0;
@@ -41,11 +48,17 @@ struct PhaseGrid {
   int64_t max_row_off = 0;  // largest tap row offset within a block
 
   PhaseGrid() = default;
-  explicit PhaseGrid(const ConvShape& g) : sh(g.sh), sw(g.sw) {
+  explicit PhaseGrid(const ConvShape& g, bool share_gap = false) : sh(g.sh), sw(g.sw) {
     hp = g.h + 2 * g.ph;
     wp = g.w + 2 * g.pw;
     hr = ceil_div(hp, sh);
     rs = ceil_div(wp, sw);
+    // Every output column and every tap offset within a row stays under rs
+    // (the grid holds each output row; each tap is a fixed offset inside its
+    // block).
+    shared_gap = share_gap && sw == 1 && g.pw > 0 && g.ow <= g.w + g.pw &&
+                 (g.fw - 1) * g.dw < g.w + g.pw;
+    if (shared_gap) rs = g.w + g.pw;
     block_words = hr * rs;
     slot.assign(static_cast<size_t>(sh * sw), -1);
     int used = 0;

@@ -48,7 +48,7 @@ class ConvGemmStep : public ByteStep {
                int64_t x_eid, int64_t bias_eid, const ParamView& weight, ChainPlan chain,
                bool pack_first, PointwisePrologue prologue)
       : ByteStep(std::move(chain)), nodes_(std::move(nodes)), t_(t), conv_(g), x_(x_eid),
-        bias_(bias_eid), pg_(g), pack_first_(pack_first), pro_(std::move(prologue)) {
+        bias_(bias_eid), pg_(g, true), pack_first_(pack_first), pro_(std::move(prologue)) {
     if (pro_.step) set_prologue_chain();
     const int64_t group = t->group;
     cg_ = ceil_div(g.c, group);
@@ -369,7 +369,7 @@ class ConvGemmStep : public ByteStep {
           for (int64_t pb = pb0; pb < pb1; ++pb) {
             const int rows = static_cast<int>(std::min<int64_t>(7, pixels - pb * 7));
             t_->gemm_t(at, base, koff + k0, pos_.data() + pb * 7, rows, kc, c + pb * 7 * 48,
-                       k0 > 0);
+                       k0 > 0, noc);
           }
         }
         const int64_t flat0 = (n * conv_.o + oc0) * pixels;
@@ -510,15 +510,18 @@ class ConvGemmStep : public ByteStep {
       std::fill_n(dst + rows * conv_.w, w.bw - rows * conv_.w, pad);
       return;
     }
+    // A row's values: its padded row, or with a shared gap its left padding
+    // and its values (the right padding is the next row's left).
+    const int64_t row_words = pg_.shared_gap ? pg_.rs : pg_.wp;
     pg_.fill_rows<uint32_t>(dst, pad, tmp, [&](int64_t i, uint32_t* row) {
       const int64_t xi = i - conv_.ph;
       if (xi < 0 || xi >= conv_.h) {
-        std::fill_n(row, pg_.wp, pad);
+        std::fill_n(row, row_words, pad);
         return;
       }
       std::fill_n(row, conv_.pw, pad);
       pack(x, pro, src + xi * conv_.w, plane, channels, conv_.w, row + conv_.pw, buffer);
-      std::fill_n(row + conv_.pw + conv_.w, pg_.wp - conv_.pw - conv_.w, pad);
+      std::fill_n(row + conv_.pw + conv_.w, row_words - conv_.pw - conv_.w, pad);
     }, w.r0, w.r1, w.bw, t_->split_phases);
   }
 
