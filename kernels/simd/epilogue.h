@@ -58,12 +58,17 @@ struct PatternArgs {
 // the multiplier for kRequant) before its final clamp, which is [lo1, hi1] for
 // kClamp and kShiftClamp, [lo2, hi2] for kRequant and kResidual (kStore has
 // none: the value itself).
+// The first rounding shift of a pattern (none for kRequant's shift of 0).
+template <Pattern P>
+inline VecI pattern_first_shift(const PatternArgs& pa, VecI x) {
+  if (P == Pattern::kRequant && pa.s1 == 0) return x;
+  return pa.round1 ? (x + pa.half1) >> pa.s1 : rs_exact(x, pa.s1);
+}
+
 template <Pattern P>
 inline VecI pattern_unclamped(const PatternArgs& pa, VecI x, VecI y) {
   if (P == Pattern::kStore || P == Pattern::kClamp) return x;
-  VecI v = P == Pattern::kRequant && pa.s1 == 0 ? x
-           : pa.round1                           ? (x + pa.half1) >> pa.s1
-                                                 : rs_exact(x, pa.s1);
+  VecI v = pattern_first_shift<P>(pa, x);
   if (P == Pattern::kShiftClamp) return v;
   v = clampv(v, pa.lo1, pa.hi1);
   v = P == Pattern::kRequant ? v * y : v + y;

@@ -49,6 +49,43 @@ inline void store_compress_bytes(int8_t* p, VecI v, uint32_t mask) {
 }
 #endif
 
+#if defined(__AVX512F__)
+// kRequant's rows of three full vectors of byte outputs in 16-bit lanes,
+// when that is exact (requant_16_ok): the values after the first shift are
+// packed to int16 (saturating: the clamp's bounds are within int16, so no
+// clamped value changes) and clamped; with |mul| < 2^15 the product v * mul
+// fits 31 bits, and for a second shift s2 = 16 + t, t in [1, 15], its
+// rounding shift floor((v * mul + 2^(s2 - 1)) / 2^s2) is
+// (hi + 2^(t - 1)) >> t where hi = floor(v * mul / 2^16) (vpmulhw): the low
+// half adds less than 1 to a value whose fraction below 2^t is at most
+// (2^t - 1) / 2^t; |hi| < 2^14, so the sum stays inside int16.
+inline bool requant_16_ok(const Chain& ch, int rows, const int32_t* mul) {
+  const int t = ch.s2 - 16;
+  if (t < 1 || t > 15 || ch.lo1 < -32768 || ch.hi1 > 32767 || ch.lo1 > ch.hi1) return false;
+  for (int m = 0; m < rows; ++m) {
+    if (mul[m] < -32767 || mul[m] > 32767) return false;
+  }
+  return true;
+}
+
+// One row (three vectors of sums): the int8 values, in the order of the
+// caller's packs (see gemm_fused_tile).
+inline __m512i requant_row_16(const PatternArgs& pa, __m512i a0, __m512i a1, __m512i a2,
+                              __m512i mul16, __m512i lo1, __m512i hi1, __m512i half,
+                              __m128i count) {
+  const VecI first = VecI(a0);
+  __m512i v01 = _mm512_packs_epi32(pattern_first_shift<Pattern::kRequant>(pa, first),
+                                   pattern_first_shift<Pattern::kRequant>(pa, VecI(a1)));
+  const __m512i v2 = pattern_first_shift<Pattern::kRequant>(pa, VecI(a2));
+  __m512i v22 = _mm512_packs_epi32(v2, v2);
+  v01 = _mm512_min_epi16(_mm512_max_epi16(v01, lo1), hi1);
+  v22 = _mm512_min_epi16(_mm512_max_epi16(v22, lo1), hi1);
+  const __m512i r01 = _mm512_sra_epi16(_mm512_add_epi16(_mm512_mulhi_epi16(v01, mul16), half), count);
+  const __m512i r22 = _mm512_sra_epi16(_mm512_add_epi16(_mm512_mulhi_epi16(v22, mul16), half), count);
+  return _mm512_packs_epi16(r01, r22);
+}
+#endif
+
 // OutB / OpB: the final values / the residual operand as bytes (AVX-512).
 template <int NV, Pattern P, bool OutB, bool OpB>
 void gemm_fused_tile(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc,
@@ -112,6 +149,26 @@ void gemm_fused_tile(const uint32_t* a, const uint32_t* b, const int64_t* koff, 
       const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
       const __m512i lo8 = _mm512_set1_epi8(static_cast<char>(lo));
       const __m512i hi8 = _mm512_set1_epi8(static_cast<char>(hi));
+      if constexpr (P == Pattern::kRequant) {
+        if (requant_16_ok(ch, rows, mul)) {
+          const int t = ch.s2 - 16;
+          const __m512i lo1 = _mm512_set1_epi16(static_cast<short>(ch.lo1));
+          const __m512i hi1 = _mm512_set1_epi16(static_cast<short>(ch.hi1));
+          const __m512i half = _mm512_set1_epi16(static_cast<short>(1 << (t - 1)));
+          const __m128i count = _mm_cvtsi32_si128(t);
+#pragma GCC unroll 8
+          for (int m = 0; m < kMr; ++m) {
+            if (m >= rows) break;
+            __m512i b = requant_row_16(pa, acc[m][0], acc[m][1], acc[m][2],
+                                       _mm512_set1_epi16(static_cast<short>(mul[m])), lo1, hi1,
+                                       half, count);
+            b = _mm512_permutexvar_epi32(order, b);
+            b = _mm512_min_epi8(_mm512_max_epi8(b, lo8), hi8);
+            _mm512_mask_storeu_epi8(dst8 + m * plane + map.out[0], 0x0000FFFFFFFFFFFFull, b);
+          }
+          return;
+        }
+      }
 #pragma GCC unroll 8
       for (int m = 0; m < kMr; ++m) {
         if (m >= rows) break;
