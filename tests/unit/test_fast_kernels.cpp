@@ -1185,6 +1185,71 @@ TEST_CASE("requantisation by per-channel multipliers and scaled adds equal the s
   }
 }
 
+// The requantisation's 16-bit lanes at their limits: 1 x 1 convolutions
+// whose tiles are rows of full vectors (the fused epilogue's packed path),
+// sums clipped to 16 bits or shifted, multipliers up to +-32767, second
+// shifts 16 (the 32-bit path) to 31, inputs and weights at +-127 so that the
+// sums reach past the clip. Against the scalar executor.
+TEST_CASE("requantisation in 16-bit lanes at its limits equals the scalar executor", "[fast]") {
+  std::mt19937 rng(1616);
+  int tested = 0;
+  for (int iter = 0; iter < 60; ++iter) {
+    ModelBuilder b;
+    const int64_t c = pick(rng, 1, 64), o = pick(rng, 1, 20);
+    const int64_t h = pick(rng, 1, 6), w = 48 * pick(rng, 1, 2);  // whole tiles
+    const int x = b.data({1, c, h, w}, 8);
+    std::vector<int32_t> wv = random_values(rng, o * c, 127);
+    for (int32_t& v : wv) {
+      if (pick(rng, 0, 1)) v = v < 0 ? -127 : 127;
+    }
+    const int wt = b.param("w", {o, c, 1, 1}, 8, wv);
+    const int bias = b.param("b", {o}, 20, random_values(rng, o, 300000));
+    const std::vector<int64_t> s{1, o, h, w};
+    int y = b.op("conv2d",
+                 {{"channels", std::to_string(o)}, {"kernel_size", shape_attr(1, 1)},
+                  {"strides", shape_attr(1, 1)}, {"padding", shape_attr(0, 0)},
+                  {"groups", "1"}, {"use_bias", "True"}},
+                 {x, wt, bias}, s);
+    y = pick(rng, 0, 1) ? b.op("cvm_clip", {{"precision", "16"}}, {y}, s)
+                        : b.op("cvm_right_shift",
+                               {{"precision", "16"}, {"shift_bit", std::to_string(pick(rng, 1, 3))}},
+                               {y}, s);
+    std::vector<int32_t> mv;
+    const bool one = pick(rng, 0, 1) == 0;
+    for (int64_t i = 0; i < (one ? 1 : o); ++i) {
+      switch (pick(rng, 0, 3)) {
+        case 0: mv.push_back(32767); break;
+        case 1: mv.push_back(-32767); break;
+        default: mv.push_back(static_cast<int32_t>(pick(rng, -32767, 32767))); break;
+      }
+    }
+    const int m = b.param("m", one ? std::vector<int64_t>{1} : std::vector<int64_t>{o, 1, 1}, 16, mv);
+    y = b.op("broadcast_mul", {}, {y, m}, s);
+    const int64_t shift = pick(rng, 0, 4) == 0 ? 16 : pick(rng, 17, 31);
+    y = b.op("cvm_right_shift", {{"precision", "8"}, {"shift_bit", std::to_string(shift)}}, {y}, s);
+    if (pick(rng, 0, 1)) y = b.op("relu", {}, {y}, s);
+    // A convolution after it, so that its values are an int8 entry between
+    // two steps (a head stays int32).
+    const int64_t o2 = pick(rng, 1, 4);
+    const std::vector<int64_t> s2{1, o2, h, w};
+    const int wt2 = b.param("w2", {o2, o, 1, 1}, 8, random_values(rng, o2 * o, 127));
+    b.op("conv2d",
+         {{"channels", std::to_string(o2)}, {"kernel_size", shape_attr(1, 1)},
+          {"strides", shape_attr(1, 1)}, {"padding", shape_attr(0, 0)}, {"groups", "1"},
+          {"use_bias", "False"}},
+         {y, wt2}, s2);
+    std::vector<std::vector<int32_t>> in{input_values(rng, c * h * w, 127)};
+    for (int32_t& v : in[0]) {
+      if (pick(rng, 0, 1)) v = v < 0 ? -127 : 127;
+    }
+    if (same_as_scalar(b, in, "requant 16-bit c" + std::to_string(c) + " o" + std::to_string(o) +
+                                  " shift " + std::to_string(shift))) {
+      ++tested;
+    }
+  }
+  CHECK(tested >= 55);
+}
+
 // concatenate (any rank and axis, negative ones included, 1 to 4 inputs in any
 // order) and upsampling (scales 1 to 3), then a few element-wise nodes; half
 // the graphs with random storage plans (inputs sharing the output's storage
