@@ -54,10 +54,6 @@ struct PatternArgs {
   bool round1, round2;
 };
 
-// The pattern's value on one vector (y the residual operand for kResidual,
-// the multiplier for kRequant) before its final clamp, which is [lo1, hi1] for
-// kClamp and kShiftClamp, [lo2, hi2] for kRequant and kResidual (kStore has
-// none: the value itself).
 // The first rounding shift of a pattern (none for kRequant's shift of 0).
 template <Pattern P>
 inline VecI pattern_first_shift(const PatternArgs& pa, VecI x) {
@@ -65,6 +61,10 @@ inline VecI pattern_first_shift(const PatternArgs& pa, VecI x) {
   return pa.round1 ? (x + pa.half1) >> pa.s1 : rs_exact(x, pa.s1);
 }
 
+// The pattern's value on one vector (y the residual operand for kResidual,
+// the multiplier for kRequant) before its final clamp, which is [lo1, hi1] for
+// kClamp and kShiftClamp, [lo2, hi2] for kRequant and kResidual (kStore has
+// none: the value itself).
 template <Pattern P>
 inline VecI pattern_unclamped(const PatternArgs& pa, VecI x, VecI y) {
   if (P == Pattern::kStore || P == Pattern::kClamp) return x;
@@ -84,13 +84,13 @@ inline VecI pattern_value(const PatternArgs& pa, VecI x, VecI y) {
   return clampv(v, pa.lo2, pa.hi2);
 }
 
-// The final clamp's bounds (scalars, from the chain); kStore has none.
-template <Pattern P>
-inline void final_bounds(const Chain& ch, int32_t* lo, int32_t* hi) {
-  const bool first = P == Pattern::kClamp || P == Pattern::kShiftClamp;
-  *lo = first ? ch.lo1 : ch.lo2;
-  *hi = first ? ch.hi1 : ch.hi2;
+#if defined(__AVX512F__)
+// Bytes narrowed by saturating packs, clamped to [lo8, hi8]: when the final
+// bounds are within int8 (Chain::int8_values), the values clamped first.
+inline __m512i clamp_bytes(__m512i b, __m512i lo8, __m512i hi8) {
+  return _mm512_min_epi8(_mm512_max_epi8(b, lo8), hi8);
 }
+#endif
 
 void run_chain(const Chain& ch, const int32_t* src, int64_t len, int64_t flat, int64_t n,
                int64_t c, int32_t add) {
@@ -221,9 +221,8 @@ void scale_add_bytes(const PatternArgs& pa, const int8_t* a8, int32_t ka, const 
       half[h] = _mm512_packs_epi32(pattern_unclamped<P>(pa, s0 + vadd, y),
                                    pattern_unclamped<P>(pa, s1 + vadd, y));
     }
-    __m512i r = _mm512_permutexvar_epi64(order, _mm512_packs_epi16(half[0], half[1]));
-    r = _mm512_min_epi8(_mm512_max_epi8(r, lo8), hi8);
-    _mm512_mask_storeu_epi8(dst8 + j, m, r);
+    const __m512i r = _mm512_permutexvar_epi64(order, _mm512_packs_epi16(half[0], half[1]));
+    _mm512_mask_storeu_epi8(dst8 + j, m, clamp_bytes(r, lo8, hi8));
   }
 }
 #endif
@@ -236,10 +235,10 @@ void scale_add_pattern(const Chain& ch, const int32_t* a, const int8_t* a8, int3
   const PatternArgs pa(ch);
 #if defined(__AVX512F__)
   if constexpr (OutB && P != Pattern::kStore) {
-    int32_t lo = 0, hi = 0;
-    final_bounds<P>(ch, &lo, &hi);
     auto int16 = [](int32_t v) { return v >= -32768 && v <= 32767; };
-    if (a8 && b8 && int16(ka) && int16(kb) && lo >= -128 && hi <= 127 && lo <= hi) {
+    if (a8 && b8 && int16(ka) && int16(kb) && ch.int8_values()) {
+      int32_t lo = 0, hi = 0;
+      ch.final_bounds(&lo, &hi);
       scale_add_bytes<P>(pa, a8, ka, b8, kb, add, len,
                          VecI(P == Pattern::kRequant ? ch.mul_of(c) : 0), lo, hi,
                          ch.final_bytes + flat);

@@ -73,8 +73,7 @@ inline bool requant_16_ok(const Chain& ch, int rows, const int32_t* mul) {
 inline __m512i requant_row_16(const PatternArgs& pa, __m512i a0, __m512i a1, __m512i a2,
                               __m512i mul16, __m512i lo1, __m512i hi1, __m512i half,
                               __m128i count) {
-  const VecI first = VecI(a0);
-  __m512i v01 = _mm512_packs_epi32(pattern_first_shift<Pattern::kRequant>(pa, first),
+  __m512i v01 = _mm512_packs_epi32(pattern_first_shift<Pattern::kRequant>(pa, VecI(a0)),
                                    pattern_first_shift<Pattern::kRequant>(pa, VecI(a1)));
   const __m512i v2 = pattern_first_shift<Pattern::kRequant>(pa, VecI(a2));
   __m512i v22 = _mm512_packs_epi32(v2, v2);
@@ -139,16 +138,21 @@ void gemm_fused_tile(const uint32_t* a, const uint32_t* b, const int64_t* koff, 
   // no clamped value), one store; instead of a clamp and a narrowing store
   // a vector.
   if constexpr (OutB && NV == 3 && P != Pattern::kStore) {
-    int32_t lo = 0, hi = 0;
-    final_bounds<P>(ch, &lo, &hi);
-    if (lo >= -128 && hi <= 127 && lo <= hi && map.mask[0] == kFull && map.mask[1] == kFull &&
+    if (ch.int8_values() && map.mask[0] == kFull && map.mask[1] == kFull &&
         map.mask[2] == kFull && map.out[1] == map.out[0] + kLanes &&
         map.out[2] == map.out[0] + 2 * kLanes) {
+      int32_t lo = 0, hi = 0;
+      ch.final_bounds(&lo, &hi);
       // Dword d of 128-bit lane k after the packs: 4 values of vector d
-      // (d < 3) from pixel 4k; put back as vector 0, 1, 2 in pixel order.
+      // (d < 3) from pixel 4k; put back as vector 0, 1, 2 in pixel order,
+      // clamped, the row's 48 bytes stored.
       const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
       const __m512i lo8 = _mm512_set1_epi8(static_cast<char>(lo));
       const __m512i hi8 = _mm512_set1_epi8(static_cast<char>(hi));
+      auto store_row = [&](int m, __m512i packed) {
+        _mm512_mask_storeu_epi8(dst8 + m * plane + map.out[0], 0x0000FFFFFFFFFFFFull,
+                                clamp_bytes(_mm512_permutexvar_epi32(order, packed), lo8, hi8));
+      };
       if constexpr (P == Pattern::kRequant) {
         if (requant_16_ok(ch, rows, mul)) {
           const int t = ch.s2 - 16;
@@ -159,12 +163,9 @@ void gemm_fused_tile(const uint32_t* a, const uint32_t* b, const int64_t* koff, 
 #pragma GCC unroll 8
           for (int m = 0; m < kMr; ++m) {
             if (m >= rows) break;
-            __m512i b = requant_row_16(pa, acc[m][0], acc[m][1], acc[m][2],
-                                       _mm512_set1_epi16(static_cast<short>(mul[m])), lo1, hi1,
-                                       half, count);
-            b = _mm512_permutexvar_epi32(order, b);
-            b = _mm512_min_epi8(_mm512_max_epi8(b, lo8), hi8);
-            _mm512_mask_storeu_epi8(dst8 + m * plane + map.out[0], 0x0000FFFFFFFFFFFFull, b);
+            store_row(m, requant_row_16(pa, acc[m][0], acc[m][1], acc[m][2],
+                                        _mm512_set1_epi16(static_cast<short>(mul[m])), lo1, hi1,
+                                        half, count));
           }
           return;
         }
@@ -184,11 +185,8 @@ void gemm_fused_tile(const uint32_t* a, const uint32_t* b, const int64_t* koff, 
           }
           r[v] = pattern_unclamped<P>(pa, VecI(acc[m][v]), y);
         }
-        const __m512i w01 = _mm512_packs_epi32(r[0], r[1]);
-        const __m512i w22 = _mm512_packs_epi32(r[2], r[2]);
-        __m512i b = _mm512_permutexvar_epi32(order, _mm512_packs_epi16(w01, w22));
-        b = _mm512_min_epi8(_mm512_max_epi8(b, lo8), hi8);
-        _mm512_mask_storeu_epi8(dst8 + at, 0x0000FFFFFFFFFFFFull, b);
+        store_row(m, _mm512_packs_epi16(_mm512_packs_epi32(r[0], r[1]),
+                                        _mm512_packs_epi32(r[2], r[2])));
       }
       return;
     }
