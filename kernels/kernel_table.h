@@ -166,6 +166,13 @@ struct TileMap {
   int64_t out[4] = {0, 0, 0, 0};
 };
 
+// Cache lines to prefetch: `lines` lines of 64 bytes from `at` (none when
+// null).
+struct Prefetch {
+  const char* at = nullptr;
+  int64_t lines = 0;
+};
+
 // A run of one tile row: `len` values at column `offset` of the tile go to
 // output pixels [out, out + len).
 struct Segment {
@@ -226,9 +233,11 @@ struct Table {
   // sum_k at[k][48] * data word at base + koff[k] + pos[m] (pos[m] for
   // m < rows; rows past `rows` repeat the last), for the first `noc`
   // channels rounded up to vectors of 16 (the rest of C untouched).
+  // `ahead`: cache lines to ask for meanwhile, two an iteration of k (the
+  // next weights, while these are reused from cache; no effect on values).
   void (*gemm_t)(const uint32_t* at, const uint32_t* base, const int64_t* koff,
                  const int64_t* pos, int rows, int64_t kc, int32_t* c, bool accumulate,
-                 int noc);
+                 int noc, Prefetch ahead);
   // Its epilogue: row m of C (+ add[48]) is pixel pix[m] of output channels
   // oc0 + [0, noc) (a kRequant's multipliers mul[48], else mul may be
   // null); flat0 = (n * O + oc0) * plane. Pattern chains store

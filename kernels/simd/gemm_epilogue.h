@@ -283,7 +283,7 @@ bool gemm_fused(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64
 constexpr int kTRows = 7;
 template <int NV>
 void gemm_t_n(const uint32_t* at, const uint32_t* base, const int64_t* koff, const int64_t* pos,
-              int rows, int64_t kc, int32_t* c, bool accumulate) {
+              int rows, int64_t kc, int32_t* c, bool accumulate, Prefetch ahead) {
   int64_t p[kTRows];
   for (int m = 0; m < kTRows; ++m) p[m] = pos[m < rows ? m : rows - 1];
   __m512i acc[kTRows][NV];
@@ -298,6 +298,10 @@ void gemm_t_n(const uint32_t* at, const uint32_t* base, const int64_t* koff, con
     __m512i w[NV];
 #pragma GCC unroll 3
     for (int v = 0; v < NV; ++v) w[v] = _mm512_loadu_si512(at + k * 48 + v * 16);
+    if (2 * k < ahead.lines) {
+      _mm_prefetch(ahead.at + 128 * k, _MM_HINT_T0);
+      if (2 * k + 1 < ahead.lines) _mm_prefetch(ahead.at + 128 * k + 64, _MM_HINT_T0);
+    }
     const int32_t* b = reinterpret_cast<const int32_t*>(base + koff[k]);
 #pragma GCC unroll 7
     for (int m = 0; m < kTRows; ++m) {
@@ -314,11 +318,11 @@ void gemm_t_n(const uint32_t* at, const uint32_t* base, const int64_t* koff, con
 }
 
 void gemm_t(const uint32_t* at, const uint32_t* base, const int64_t* koff, const int64_t* pos,
-            int rows, int64_t kc, int32_t* c, bool accumulate, int noc) {
+            int rows, int64_t kc, int32_t* c, bool accumulate, int noc, Prefetch ahead) {
   switch ((noc + 15) / 16) {
-    case 1: gemm_t_n<1>(at, base, koff, pos, rows, kc, c, accumulate); break;
-    case 2: gemm_t_n<2>(at, base, koff, pos, rows, kc, c, accumulate); break;
-    default: gemm_t_n<3>(at, base, koff, pos, rows, kc, c, accumulate); break;
+    case 1: gemm_t_n<1>(at, base, koff, pos, rows, kc, c, accumulate, ahead); break;
+    case 2: gemm_t_n<2>(at, base, koff, pos, rows, kc, c, accumulate, ahead); break;
+    default: gemm_t_n<3>(at, base, koff, pos, rows, kc, c, accumulate, ahead); break;
   }
 }
 

@@ -366,10 +366,24 @@ class ConvGemmStep : public ByteStep {
         for (int64_t k0 = 0; k0 < k_; k0 += kct_) {
           const int64_t kc = std::min(kct_, k_ - k0);
           const uint32_t* at = a_.data() + (gi * k_ + k0) * 48;
+          // The weights come from memory (read once an inference): while the
+          // second and later pixel blocks reuse this chunk from cache, they
+          // ask for the next one (it follows this one in a_), two lines an
+          // iteration each. Without it, the first block of every chunk waits
+          // on memory (resnet50's and inception_v3's small grids).
+          const char* next = reinterpret_cast<const char*>(at + kc * 48);
+          const int64_t next_lines =
+              std::min<int64_t>(kct_ * 48 * 4, reinterpret_cast<const char*>(a_.data() + a_.size()) - next) / 64;
           for (int64_t pb = pb0; pb < pb1; ++pb) {
             const int rows = static_cast<int>(std::min<int64_t>(7, pixels - pb * 7));
+            kernels::Prefetch ahead;
+            const int64_t first = (pb - pb0 - 1) * 2 * kc;
+            if (pb > pb0 && first < next_lines) {
+              ahead.at = next + first * 64;
+              ahead.lines = std::min(2 * kc, next_lines - first);
+            }
             t_->gemm_t(at, base, koff + k0, pos_.data() + pb * 7, rows, kc, c + pb * 7 * 48,
-                       k0 > 0, noc);
+                       k0 > 0, noc, ahead);
           }
         }
         const int64_t flat0 = (n * conv_.o + oc0) * pixels;
