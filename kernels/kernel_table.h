@@ -281,6 +281,17 @@ struct Table {
                        int64_t ow, int32_t* out, uint8_t* bytes,
                        const struct PlaneEpilogue* epi) = nullptr;
 
+  // depthwise_u8 of `planes` consecutive int8 planes at x8 that share their
+  // filter, bias and multiplier (average pools), laid out as one plane (see
+  // StackedPlanes; planes <= s.max_planes, `bytes` s.bytes of scratch): the
+  // values through epi's pattern (never kGeneric or kResidual) stored as
+  // bytes to epi.chain->final_bytes + epi.flat0 onwards. Small planes cost a
+  // setup each in depthwise_u8; here 64 positions of the stacked plane are
+  // one step. Null without AVX-512 VBMI2 (vpexpandb, vpcompressb).
+  void (*depthwise_u8_stacked)(const int8_t* x8, int64_t planes, const struct StackedPlanes& s,
+                               const uint32_t* wpack, int32_t comp, uint8_t* bytes,
+                               const struct PlaneEpilogue& epi) = nullptr;
+
   // out[p] = sum_t w[t] * x[toff[t] + p] for p < count (wrapping int32).
   void (*depthwise)(const int32_t* x, const int64_t* toff, const int32_t* w, int taps,
                     int64_t count, int32_t* out);
@@ -432,6 +443,63 @@ inline DepthwiseBytes depthwise_bytes(int64_t fh, int64_t fw, int64_t sh, int64_
   }
   d.bytes = round64(std::max(d.rows * d.stride, end));
   return d;
+}
+
+// Planes of a depthwise convolution with strides 1, no dilation and "same"
+// padding (2 ph = fh - 1, 2 pw = fw - 1), stacked into one byte plane of
+// rows of `stride` = w + pw bytes: ph rows of padding, then each plane's h
+// rows followed by ph rows of padding, which the rows above and below share;
+// a row's pw bytes of left padding are the row before's right padding. The
+// output pixel (plane, r, q) is then position (plane * period + r) * stride
+// + q of the stacked plane, whose window is the same as the flat kernel's
+// (depthwise_u8 with DepthwiseBytes::flat); the other positions are
+// computed and dropped. in_mask: per 64 bytes of the stacked plane of
+// max_planes planes, the bytes holding values (in order: the planes' values
+// in order); out_mask: per 64 positions, those that are output pixels.
+struct StackedPlanes {
+  bool ok = false;
+  int64_t h = 0, w = 0, fh = 0, ph = 0, chunks = 0;
+  int64_t stride = 0, period = 0, max_planes = 0, bytes = 0;
+  std::vector<uint64_t> in_mask, out_mask;
+};
+// About `target` bytes of stacked plane a call.
+inline StackedPlanes stacked_planes(int64_t h, int64_t w, int64_t fh, int64_t fw, int64_t sh,
+                                    int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw,
+                                    int64_t target) {
+  StackedPlanes s;
+  if (h < 1 || w < 1 || sh != 1 || sw != 1 || dh != 1 || dw != 1 || 2 * ph != fh - 1 ||
+      2 * pw != fw - 1 || fw > 16 || h > 4096 || w > 4096) {
+    return s;
+  }
+  s.ok = true;
+  s.h = h;
+  s.w = w;
+  s.fh = fh;
+  s.ph = ph;
+  s.chunks = (fw + 3) / 4;
+  s.stride = w + pw;
+  s.period = h + ph;
+  s.max_planes = std::max<int64_t>(1, target / (s.period * s.stride));
+  const int64_t used = (ph + s.max_planes * s.period) * s.stride;
+  const int64_t positions = s.max_planes * s.period * s.stride;
+  s.in_mask.assign(static_cast<size_t>((used + 63) / 64), 0);
+  for (int64_t b = 0; b < used; ++b) {
+    const int64_t row = b / s.stride - ph, col = b % s.stride - pw;
+    if (row >= 0 && row % s.period < h && col >= 0) {
+      s.in_mask[static_cast<size_t>(b / 64)] |= uint64_t{1} << (b % 64);
+    }
+  }
+  s.out_mask.assign(static_cast<size_t>((positions + 63) / 64), 0);
+  for (int64_t f = 0; f < positions; ++f) {
+    if ((f / s.stride) % s.period < h && f % s.stride < w) {
+      s.out_mask[static_cast<size_t>(f / 64)] |= uint64_t{1} << (f % 64);
+    }
+  }
+  // The last block of positions reads 64 bytes from fh - 1 rows below its
+  // start and 4 * chunks - 1 bytes to the right (the four loads a byte apart).
+  const int64_t reads = (positions + 63) / 64 * 64 + (fh - 1) * s.stride + 4 * s.chunks + 64;
+  s.bytes = (std::max(used, reads) + 63) / 64 * 64;
+  return s;
 }
 
 // The table for `isa` (kScalar has no table: nullptr).

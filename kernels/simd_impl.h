@@ -78,6 +78,7 @@ Table make_table() {
     t.depthwise_u8 = depthwise_u8;
     t.max_pool_u8 = max_pool_u8;
     t.lookup_bytes = lookup_bytes;
+    if (__builtin_cpu_supports("avx512vbmi2")) t.depthwise_u8_stacked = depthwise_u8_stacked;
   }
 #endif
   t.max_pool = max_pool;

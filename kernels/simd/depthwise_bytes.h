@@ -38,6 +38,33 @@ alignas(64) constexpr std::array<uint8_t, 64> kIota =
 alignas(64) constexpr std::array<uint8_t, 64> kEven =
     index_table<uint8_t, 64>([](int j) { return 2 * j; });
 
+// The value of sums `acc` of a plane (of bytes + 128: `comp` subtracted)
+// through the chain's pattern (null: the sums), `add` (the bias) added
+// first; y: the residual's operand (a kRequant's multiplier is `mul`).
+struct DepthwiseValue {
+  DepthwiseValue(const Chain* ch, int32_t add, int32_t mul, int32_t comp)
+      : on(ch != nullptr), pattern(ch ? ch->pattern : Pattern::kStore),
+        pa(ch ? *ch : Chain()), vadd(ch ? add : 0), vmul(ch ? mul : 0),
+        vcomp(_mm512_set1_epi32(comp)) {}
+  VecI operator()(__m512i acc, VecI y) const {
+    VecI v = VecI(_mm512_sub_epi32(acc, vcomp));
+    if (!on) return v;
+    v = v + vadd;
+    switch (pattern) {
+      case Pattern::kClamp: return pattern_value<Pattern::kClamp>(pa, v, y);
+      case Pattern::kShiftClamp: return pattern_value<Pattern::kShiftClamp>(pa, v, y);
+      case Pattern::kResidual: return pattern_value<Pattern::kResidual>(pa, v, y);
+      case Pattern::kRequant: return pattern_value<Pattern::kRequant>(pa, v, vmul);
+      default: return v;  // kStore
+    }
+  }
+  bool on;
+  Pattern pattern;
+  PatternArgs pa;
+  VecI vadd, vmul;
+  __m512i vcomp;
+};
+
 // depthwise_u8 for strides 1 without column dilation (DepthwiseBytes::flat):
 // output pixel (r, q) is flat position f = r * stride + q of the byte
 // plane, its filter row i the four bytes from f + i * dh * stride (per
@@ -45,6 +72,34 @@ alignas(64) constexpr std::array<uint8_t, 64> kEven =
 // positions 4k, 4k + 1, 4k + 2, 4k + 3 of a block of 64: no byte shuffle
 // per product, one per block to put the pixels back in order. Positions
 // whose column is ow or more are computed and dropped.
+// The sums of the block of 64 positions from p (filter row i's bytes
+// i * row_step further): a[j] lane k is position 4k + j.
+inline void flat_block_sums(const uint8_t* p, const uint32_t* wpack, int64_t fh, int64_t chunks,
+                            int64_t row_step, __m512i a[4]) {
+  a[0] = a[1] = a[2] = a[3] = _mm512_setzero_si512();
+  for (int64_t i = 0; i < fh; ++i) {
+    for (int64_t c = 0; c < chunks; ++c) {
+      const uint8_t* q = p + i * row_step + 4 * c;
+      const __m512i wv = _mm512_set1_epi32(static_cast<int32_t>(wpack[i * chunks + c]));
+      a[0] = _mm512_dpbusd_epi32(a[0], _mm512_loadu_si512(q), wv);
+      a[1] = _mm512_dpbusd_epi32(a[1], _mm512_loadu_si512(q + 1), wv);
+      a[2] = _mm512_dpbusd_epi32(a[2], _mm512_loadu_si512(q + 2), wv);
+      a[3] = _mm512_dpbusd_epi32(a[3], _mm512_loadu_si512(q + 3), wv);
+    }
+  }
+}
+
+// The values v[j] of a block (lane k: position 4k + j) as 64 bytes in
+// position order (`interleave`: kFlatOrder).
+__attribute__((target("avx512vbmi"))) inline __m512i flat_block_bytes(const __m512i v[4],
+                                                                      __m512i interleave) {
+  __m512i z = _mm512_castsi128_si512(_mm512_cvtepi32_epi8(v[0]));
+  z = _mm512_inserti32x4(z, _mm512_cvtepi32_epi8(v[1]), 1);
+  z = _mm512_inserti32x4(z, _mm512_cvtepi32_epi8(v[2]), 2);
+  z = _mm512_inserti32x4(z, _mm512_cvtepi32_epi8(v[3]), 3);
+  return _mm512_permutexvar_epi8(interleave, z);
+}
+
 template <typename Value>
 __attribute__((target("avx512vbmi"))) void depthwise_u8_flat(
     const uint8_t* bytes, const uint32_t* wpack, int64_t fh, int64_t chunks, int64_t dh,
@@ -52,27 +107,15 @@ __attribute__((target("avx512vbmi"))) void depthwise_u8_flat(
   const __m512i interleave = _mm512_load_si512(kFlatOrder.data());
   const int64_t end = (oh - 1) * stride + ow;
   for (int64_t f0 = 0; f0 < end; f0 += 64) {
-    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
-    for (int64_t i = 0; i < fh; ++i) {
-      for (int64_t c = 0; c < chunks; ++c) {
-        const uint8_t* p = bytes + f0 + i * dh * stride + 4 * c;
-        const __m512i wv = _mm512_set1_epi32(static_cast<int32_t>(wpack[i * chunks + c]));
-        a0 = _mm512_dpbusd_epi32(a0, _mm512_loadu_si512(p), wv);
-        a1 = _mm512_dpbusd_epi32(a1, _mm512_loadu_si512(p + 1), wv);
-        a2 = _mm512_dpbusd_epi32(a2, _mm512_loadu_si512(p + 2), wv);
-        a3 = _mm512_dpbusd_epi32(a3, _mm512_loadu_si512(p + 3), wv);
-      }
-    }
+    __m512i a[4];
+    flat_block_sums(bytes + f0, wpack, fh, chunks, dh * stride, a);
     const VecI y(0);
-    const __m512i v0 = value(a0, y), v1 = value(a1, y), v2 = value(a2, y), v3 = value(a3, y);
+    const __m512i v[4] = {value(a[0], y), value(a[1], y), value(a[2], y), value(a[3], y)};
+    const __m512i v0 = v[0], v1 = v[1], v2 = v[2], v3 = v[3];
     // The rows this block reaches; each row's pixels stored with a mask.
     const int64_t r0 = f0 / stride, r1 = std::min(oh - 1, (f0 + 63) / stride);
     if (dst8) {
-      __m512i z = _mm512_castsi128_si512(_mm512_cvtepi32_epi8(v0));
-      z = _mm512_inserti32x4(z, _mm512_cvtepi32_epi8(v1), 1);
-      z = _mm512_inserti32x4(z, _mm512_cvtepi32_epi8(v2), 2);
-      z = _mm512_inserti32x4(z, _mm512_cvtepi32_epi8(v3), 3);
-      z = _mm512_permutexvar_epi8(interleave, z);
+      const __m512i z = flat_block_bytes(v, interleave);
       for (int64_t r = r0; r <= r1; ++r) {
         const int64_t lo = std::max(f0, r * stride), hi = std::min(f0 + 64, r * stride + ow);
         if (lo >= hi) continue;
@@ -202,7 +245,6 @@ __attribute__((target("avx512vbmi"))) bool depthwise_u8(
   const __m512i idx =
       _mm512_add_epi16(_mm512_mullo_epi16(lane, _mm512_set1_epi16(static_cast<short>(sw))),
                        _mm512_mullo_epi16(tap, _mm512_set1_epi16(static_cast<short>(dw))));
-  const __m512i vcomp = _mm512_set1_epi32(comp);
   // Stores the sums `acc` of output pixels at..at + 15 (lanes of m): raw, or
   // through the chain's pattern.
   const Chain* ch = epi && epi->chain->pattern != Pattern::kGeneric ? epi->chain : nullptr;
@@ -211,24 +253,7 @@ __attribute__((target("avx512vbmi"))) bool depthwise_u8(
   const bool residual = ch && ch->pattern == Pattern::kResidual;
   const int8_t* operand8 = residual && ch->operand_bytes ? ch->operand_bytes + epi->flat0 : nullptr;
   const int32_t* operand = residual && !operand8 ? ch->operand + epi->flat0 : nullptr;
-  const VecI vadd(ch ? epi->add : 0);
-  const VecI vmul(ch ? epi->mul : 0);
-  // The value of sums `acc` through the pattern (the residual's operand
-  // `y`; a kRequant's multiplier is the plane's).
-  const PatternArgs pa(ch ? *ch : Chain());
-  const Pattern pattern = ch ? ch->pattern : Pattern::kStore;
-  auto value = [&](__m512i acc, VecI y) {
-    VecI v = VecI(_mm512_sub_epi32(acc, vcomp));
-    if (!ch) return v;
-    v = v + vadd;
-    switch (pattern) {
-      case Pattern::kClamp: return pattern_value<Pattern::kClamp>(pa, v, y);
-      case Pattern::kShiftClamp: return pattern_value<Pattern::kShiftClamp>(pa, v, y);
-      case Pattern::kResidual: return pattern_value<Pattern::kResidual>(pa, v, y);
-      case Pattern::kRequant: return pattern_value<Pattern::kRequant>(pa, v, vmul);
-      default: return v;  // kStore
-    }
-  };
+  const DepthwiseValue value(ch, epi ? epi->add : 0, epi ? epi->mul : 0, comp);
   auto emit = [&](__m512i acc, int64_t at, __mmask16 m) {
     VecI y(0);
     if (residual) {
@@ -282,6 +307,52 @@ __attribute__((target("avx512vbmi"))) bool depthwise_u8(
     for (int v = 0; v < nv; ++v) emit(acc[v], at[v], mask[v]);
   }
   return true;
+}
+
+// See Table::depthwise_u8_stacked and StackedPlanes.
+__attribute__((target("avx512vbmi,avx512vbmi2"))) void depthwise_u8_stacked(
+    const int8_t* x8, int64_t planes, const StackedPlanes& s, const uint32_t* wpack, int32_t comp,
+    uint8_t* bytes, const PlaneEpilogue& epi) {
+  const int64_t used = (s.ph + planes * s.period) * s.stride;
+  const int64_t positions = planes * s.period * s.stride;
+  const int64_t reads = (positions + 63) / 64 * 64 + (s.fh - 1) * s.stride + 4 * s.chunks + 64;
+  const int64_t size = std::min(s.bytes, (std::max(used, reads) + 63) / 64 * 64);
+  // The stacked plane, 64 bytes at a time: as many values as the block
+  // holds, loaded in order and spread to their bytes (vpexpandb), + 128
+  // (the padding: 128).
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  const int8_t* src = x8;
+  for (int64_t b = 0; b < size; b += 64) {
+    __mmask64 m = 0;
+    if (b < used) {
+      m = s.in_mask[static_cast<size_t>(b / 64)];
+      if (used - b < 64) m &= (__mmask64{1} << (used - b)) - 1u;
+    }
+    const int n = __builtin_popcountll(m);
+    const __mmask64 first = n == 64 ? ~__mmask64{0} : (__mmask64{1} << n) - 1u;
+    const __m512i v = _mm512_maskz_expand_epi8(m, _mm512_maskz_loadu_epi8(first, src));
+    _mm512_storeu_si512(bytes + b, _mm512_xor_si512(v, flip));
+    src += n;
+  }
+  // Each block of 64 positions: the output pixels among them kept in order
+  // (vpcompressb) and stored after the last block's.
+  const Chain* ch = epi.chain;
+  int8_t* dst = ch->final_bytes + epi.flat0;
+  const DepthwiseValue value(ch, epi.add, epi.mul, comp);
+  const __m512i interleave = _mm512_load_si512(kFlatOrder.data());
+  for (int64_t f0 = 0; f0 < positions; f0 += 64) {
+    __mmask64 m = s.out_mask[static_cast<size_t>(f0 / 64)];
+    if (positions - f0 < 64) m &= (__mmask64{1} << (positions - f0)) - 1u;
+    if (m == 0) continue;  // padding rows only
+    __m512i a[4];
+    flat_block_sums(bytes + f0, wpack, s.fh, s.chunks, s.stride, a);
+    const VecI y(0);
+    const __m512i v[4] = {value(a[0], y), value(a[1], y), value(a[2], y), value(a[3], y)};
+    const __m512i z = _mm512_maskz_compress_epi8(m, flat_block_bytes(v, interleave));
+    const int n = __builtin_popcountll(m);
+    _mm512_mask_storeu_epi8(dst, n == 64 ? ~__mmask64{0} : (__mmask64{1} << n) - 1u, z);
+    dst += n;
+  }
 }
 #endif
 

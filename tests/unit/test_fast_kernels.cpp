@@ -295,6 +295,7 @@ struct DepthwisePlane {
   std::vector<uint32_t> wpack;
   int32_t comp = 0;
 };
+static DepthwisePlane depthwise_plane_sums(DepthwisePlane p);
 static DepthwisePlane depthwise_plane(std::mt19937& rng, const Window& g) {
   DepthwisePlane p;
   p.g = g;
@@ -314,6 +315,12 @@ static DepthwisePlane depthwise_plane(std::mt19937& rng, const Window& g) {
     }
   }
   p.comp = 128 * sum;
+  return depthwise_plane_sums(p);
+}
+
+// The plain sums of p's plane and taps, in p.want.
+static DepthwisePlane depthwise_plane_sums(DepthwisePlane p) {
+  const Window& g = p.g;
   p.want.assign(static_cast<size_t>(g.oh * g.ow), 0);
   for (int64_t r = 0; r < g.oh; ++r) {
     for (int64_t q = 0; q < g.ow; ++q) {
@@ -451,6 +458,101 @@ TEST_CASE("depthwise byte kernel: strides 1 and column stride 2, with patterns",
   }
   CHECK(flat >= 100);
   CHECK(rows2 >= 40);
+}
+
+// The stacked depthwise kernel (planes sharing their filter, as average
+// pools) against a plain loop per plane: "same" windows up to 7 x 7 (odd
+// sizes), planes from 1 x 1 to 40 x 40, runs of planes short of the most a
+// call takes and at it, each pattern the kernel takes, bytes stored in
+// order at the offset and nothing around them.
+TEST_CASE("stacked depthwise byte kernel equals a plain loop per plane", "[fast]") {
+  const cvm::kernels::Table* t = vbmi_table();
+  if (!t) return;
+  if (!t->depthwise_u8_stacked) {
+    WARN("no AVX-512 VBMI2 on this CPU: the stacked depthwise kernel is not used");
+    return;
+  }
+  std::mt19937 rng(57);
+  int tested = 0, multi_block = 0;
+  for (int iter = 0; iter < 300; ++iter) {
+    Window g;
+    g.kh = 2 * pick(rng, 0, 3) + 1;
+    g.kw = 2 * pick(rng, 0, 3) + 1;
+    g.dh = g.dw = g.sh = g.sw = 1;
+    g.ph = g.kh / 2;
+    g.pw = g.kw / 2;
+    g.h = iter % 4 == 0 ? pick(rng, 1, 3) : pick(rng, 1, 40);
+    g.w = iter % 5 == 0 ? pick(rng, 1, 3) : pick(rng, 1, 40);
+    g.oh = g.h;
+    g.ow = g.w;
+    const cvm::kernels::StackedPlanes s = cvm::kernels::stacked_planes(
+        g.h, g.w, g.kh, g.kw, 1, 1, g.ph, g.pw, 1, 1, pick(rng, 1, 3000));
+    REQUIRE(s.ok);
+    const int64_t planes = pick(rng, 0, 1) ? s.max_planes : pick(rng, 1, s.max_planes);
+    const DepthwisePlane first = depthwise_plane(rng, g);
+    // Every plane with the first one's taps, values of its own.
+    std::vector<int8_t> x8;
+    std::vector<int32_t> sums;
+    for (int64_t i = 0; i < planes; ++i) {
+      DepthwisePlane p = first;
+      if (i > 0) {
+        p.x = random_values(rng, g.h * g.w, 128);
+        for (int32_t& v : p.x) v = std::min(v, 127);
+        p = depthwise_plane_sums(p);
+      }
+      x8.insert(x8.end(), p.x.begin(), p.x.end());
+      sums.insert(sums.end(), p.want.begin(), p.want.end());
+    }
+    cvm::kernels::Chain ch;
+    const int kind = static_cast<int>(pick(rng, 0, 2));
+    ch.pattern = kind == 0 ? cvm::kernels::Pattern::kClamp
+                 : kind == 1 ? cvm::kernels::Pattern::kShiftClamp
+                             : cvm::kernels::Pattern::kRequant;
+    cvm::kernels::PlaneEpilogue epi;
+    epi.chain = &ch;
+    epi.add = static_cast<int32_t>(pick(rng, -5000, 5000));
+    epi.flat0 = pick(rng, 0, 40);
+    ch.lo1 = static_cast<int32_t>(pick(rng, -128, 0));
+    ch.hi1 = static_cast<int32_t>(pick(rng, 0, 127));
+    if (kind == 1) ch.s1 = static_cast<int32_t>(pick(rng, 1, 12));
+    if (kind == 2) {
+      // A multiplier and a rounding shift, then [lo2, hi2] (the average
+      // pool's broadcast_mul and cvm_right_shift).
+      ch.lo1 = -(1 << 20);
+      ch.hi1 = 1 << 20;
+      epi.mul = static_cast<int32_t>(pick(rng, 1, 4000));
+      ch.s2 = static_cast<int32_t>(pick(rng, 8, 20));
+      ch.round2 = true;
+      ch.lo2 = -128;
+      ch.hi2 = 127;
+    }
+    std::vector<int8_t> expect;
+    for (int32_t v : sums) {
+      int64_t u = int64_t{v} + epi.add;
+      if (kind == 1) u = ((u >> (ch.s1 - 1)) + 1) >> 1;
+      u = std::min<int64_t>(std::max<int64_t>(u, ch.lo1), ch.hi1);
+      if (kind == 2) {
+        u = (u * epi.mul + (int64_t{1} << (ch.s2 - 1))) >> ch.s2;
+        u = std::min<int64_t>(std::max<int64_t>(u, ch.lo2), ch.hi2);
+      }
+      expect.push_back(static_cast<int8_t>(u));
+    }
+    const int64_t values = planes * g.h * g.w;
+    std::vector<int8_t> out(static_cast<size_t>(epi.flat0 + values + 80), 77);
+    ch.final_bytes = out.data();
+    std::vector<uint8_t> bytes(static_cast<size_t>(s.bytes));
+    t->depthwise_u8_stacked(x8.data(), planes, s, first.wpack.data(), first.comp, bytes.data(),
+                            epi);
+    INFO("planes " << planes << " of " << s.max_planes << " " << g.str() << " pattern " << kind);
+    const auto at = static_cast<std::ptrdiff_t>(epi.flat0);
+    CHECK(std::vector<int8_t>(out.begin() + at, out.begin() + at + values) == expect);
+    CHECK(std::all_of(out.begin(), out.begin() + at, [](int8_t v) { return v == 77; }));
+    CHECK(std::all_of(out.begin() + at + values, out.end(), [](int8_t v) { return v == 77; }));
+    multi_block += planes * s.period * s.stride > 64;
+    ++tested;
+  }
+  CHECK(tested == 300);
+  CHECK(multi_block >= 200);
 }
 
 // The max_pool2d byte kernel against a plain loop: windows up to 6 x 6,
@@ -1183,6 +1285,79 @@ TEST_CASE("requantisation by per-channel multipliers and scaled adds equal the s
     WARN("plans with byte entries: " << with_bytes << " of " << tested);
     CHECK(with_bytes >= tested / 2);
   }
+}
+
+// Average pools as the quantizer writes them (a depthwise conv2d whose
+// filters are all the same, a scalar broadcast_mul and a shift) between byte
+// activations: "same" windows of odd sizes up to 7, planes from 1 x 1 to
+// 36 x 36, up to 260 channels (several runs of stacked planes), no bias or
+// one bias for all channels; and, for the kernels that take planes one by
+// one, a channel whose tap or bias differs. Against the scalar executor.
+TEST_CASE("average pools on byte activations equal the scalar executor", "[fast]") {
+  std::mt19937 rng(2113);
+  int tested = 0;
+  for (int iter = 0; iter < 80; ++iter) {
+    ModelBuilder b;
+    const int64_t n = pick(rng, 1, 2), c = pick(rng, 1, 6);
+    const int64_t o = iter % 4 == 0 ? pick(rng, 100, 260) : pick(rng, 1, 40);
+    const int64_t h = iter % 3 == 0 ? pick(rng, 13, 36) : pick(rng, 1, 12);
+    const int64_t w = iter % 3 == 0 ? pick(rng, 13, 36) : pick(rng, 1, 12);
+    const int64_t kh = 2 * pick(rng, 0, 3) + 1, kw = 2 * pick(rng, 0, 3) + 1;
+    const std::vector<int64_t> s0{n, c, h, w}, s{n, o, h, w};
+    const int x = b.data(s0, 8);
+    std::string what = "pool n" + std::to_string(n) + " o" + std::to_string(o) + " " +
+                       std::to_string(h) + "x" + std::to_string(w) + " k" + std::to_string(kh) +
+                       "," + std::to_string(kw);
+    auto conv = [&](const std::string& t, int in, int64_t ci, int64_t co, int64_t fh, int64_t fw,
+                    int64_t groups, const std::vector<int32_t>& taps, int bias) {
+      const int wt = b.param("w" + t, {co, ci / groups, fh, fw}, 8, taps);
+      std::vector<int> inputs{in, wt};
+      if (bias >= 0) inputs.push_back(bias);
+      return b.op("conv2d",
+                  {{"channels", std::to_string(co)}, {"kernel_size", shape_attr(fh, fw)},
+                   {"strides", shape_attr(1, 1)}, {"padding", shape_attr(fh / 2, fw / 2)},
+                   {"groups", std::to_string(groups)},
+                   {"use_bias", bias >= 0 ? "True" : "False"}},
+                  inputs, {n, co, h, w});
+    };
+    auto shift = [&](int in, const std::vector<int64_t>& shape, int64_t bits) {
+      return b.op("cvm_right_shift", {{"precision", "8"}, {"shift_bit", std::to_string(bits)}},
+                  {in}, shape);
+    };
+    // Byte activations: a 1 x 1 convolution, a shift and relu.
+    int a = conv("in", x, c, o, 1, 1, 1, random_values(rng, o * c, 127),
+                 b.param("b_in", {o}, 14, random_values(rng, o, 5000)));
+    a = b.op("relu", {}, {shift(a, s, pick(rng, 4, 10))}, s);
+    // The pool's taps (1, as an average, or any one int8 value) and bias.
+    const int32_t tap = pick(rng, 0, 2) == 0 ? static_cast<int32_t>(pick(rng, -127, 127)) : 1;
+    std::vector<int32_t> taps(static_cast<size_t>(o * kh * kw), tap);
+    const int uneven = static_cast<int>(pick(rng, 0, 5));
+    if (uneven == 0) {
+      taps[static_cast<size_t>(pick(rng, 0, o - 1) * kh * kw)] = tap == 1 ? 2 : 1;
+      what += " one filter differs";
+    }
+    int bias = -1;
+    if (pick(rng, 0, 1)) {
+      std::vector<int32_t> values(static_cast<size_t>(o), static_cast<int32_t>(pick(rng, -3000, 3000)));
+      if (uneven == 1) {
+        values[static_cast<size_t>(pick(rng, 0, o - 1))] += 1;
+        what += " one bias differs";
+      }
+      bias = b.param("b_pool", {o}, 14, values);
+      what += " bias";
+    }
+    int y = conv("pool", a, o, o, kh, kw, o, taps, bias);
+    const int m = b.param("mult", {1}, 8, {static_cast<int32_t>(pick(rng, 1, 127))});
+    y = shift(b.op("broadcast_mul", {}, {y, m}, s), s, pick(rng, 8, 16));
+    // A convolution after, so that the pool's output is a byte entry.
+    const int64_t o2 = pick(rng, 1, 8);
+    int z = conv("out", y, o, o2, 1, 1, 1, random_values(rng, o2 * o, 127), -1);
+    b.op("relu", {}, {shift(z, {n, o2, h, w}, 8)}, {n, o2, h, w});
+    std::vector<std::vector<int32_t>> in;
+    for (int k = 0; k < 2; ++k) in.push_back(input_values(rng, n * c * h * w, 127));
+    if (same_as_scalar(b, in, what)) ++tested;
+  }
+  CHECK(tested >= 70);
 }
 
 // The requantisation's 16-bit lanes at their limits: 1 x 1 convolutions

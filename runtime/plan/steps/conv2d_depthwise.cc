@@ -18,6 +18,9 @@ namespace cvm {
 namespace planning {
 namespace {
 
+// Bytes of stacked planes a call of the stacked kernel (a few L1 pages).
+constexpr int64_t kStackedBytes = 8192;
+
 class DepthwiseStep : public ByteStep {
  public:
   // copy_first: the group writes where the data is (see the planner): each
@@ -59,14 +62,27 @@ class DepthwiseStep : public ByteStep {
       }
       comp_[static_cast<size_t>(c)] = 128 * sum;
     }
+    // Every channel's filter the same (average pools): the planes may be
+    // stacked.
+    const int64_t words = g.fh * bytes_.chunks;
+    bool same = t->depthwise_u8_stacked != nullptr;
+    for (int64_t c = 1; c < g.c && same; ++c) {
+      same = comp_[static_cast<size_t>(c)] == comp_[0] &&
+             std::equal(wpack_.begin(), wpack_.begin() + words, wpack_.begin() + c * words);
+    }
+    if (same) {
+      stacked_ = kernels::stacked_planes(g.h, g.w, g.fh, g.fw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw,
+                                         kStackedBytes);
+    }
   }
 
   size_t thread_words() const override {
     // Plane, slack the last vectors read, grid output, row scratch, pixels,
     // then the byte rows.
-    return static_cast<size_t>(pg_.plane_words + pg_.grid + 2 * t_->lanes + pg_.grid + pg_.wp +
-                               conv_.pixels() + t_->lanes +
-                               (bytes_.ok ? (bytes_.size() + 3) / 4 : 0));
+    const size_t words = static_cast<size_t>(pg_.plane_words + pg_.grid + 2 * t_->lanes + pg_.grid +
+                                             pg_.wp + conv_.pixels() + t_->lanes +
+                                             (bytes_.ok ? (bytes_.size() + 3) / 4 : 0));
+    return std::max(words, static_cast<size_t>(stacked_.bytes + 3) / 4);
   }
   const char* kind() const override { return "depthwise"; }
   std::vector<uint32_t> nodes() const override { return nodes_; }
@@ -90,6 +106,7 @@ class DepthwiseStep : public ByteStep {
     // any data: exact rounding there).
     kernels::Chain chain8 = chain;
     kernels::set_rounding(chain8, taps * 16384, bias, conv_.c);
+    if (run_stacked(ctx, chain8, bias)) return;
     const double work = static_cast<double>(conv_.n) * conv_.c * pg_.grid * (taps + 4);
     parallel(ctx, conv_.n * conv_.c, threads_for(ctx, work), [&](int64_t b, int64_t e, int thread) {
       int32_t* plane = reinterpret_cast<int32_t*>(ctx.scratch[thread]);
@@ -163,6 +180,45 @@ class DepthwiseStep : public ByteStep {
   }
 
  private:
+  // Byte planes to bytes through a pattern, every channel's bias and
+  // multiplier the same as its filter: the planes stacked, a run of them a
+  // call (Table::depthwise_u8_stacked). False, doing nothing, otherwise.
+  bool run_stacked(ExecContext& ctx, const kernels::Chain& chain8, const int32_t* bias) const {
+    const kernels::Pattern p = chain8.pattern;
+    if (!stacked_.ok || !x_bytes_ || !chain8.final_bytes ||
+        (p != kernels::Pattern::kStore && p != kernels::Pattern::kClamp &&
+         p != kernels::Pattern::kShiftClamp && p != kernels::Pattern::kRequant)) {
+      return false;
+    }
+    const int32_t add = bias ? bias[0] : 0;
+    const int32_t mul = p == kernels::Pattern::kRequant ? chain8.mul_of(0) : 0;
+    for (int64_t c = 1; c < conv_.c; ++c) {
+      if ((bias && bias[c] != add) ||
+          (p == kernels::Pattern::kRequant && chain8.mul_of(c) != mul)) {
+        return false;
+      }
+    }
+    const int8_t* x8 = reinterpret_cast<const int8_t*>(ctx.data(x_));
+    const int64_t planes = conv_.n * conv_.c, pixels = conv_.pixels();
+    const int64_t runs = ceil_div(planes, stacked_.max_planes);
+    const double work = static_cast<double>(planes) * pixels * (conv_.fh * conv_.fw + 4);
+    parallel(ctx, runs, threads_for(ctx, work), [&](int64_t b, int64_t e, int thread) {
+      uint8_t* bytes = reinterpret_cast<uint8_t*>(ctx.scratch[thread]);
+      for (int64_t r = b; r < e; ++r) {
+        const int64_t first = r * stacked_.max_planes;
+        const int64_t count = std::min(stacked_.max_planes, planes - first);
+        kernels::PlaneEpilogue epi;
+        epi.chain = &chain8;
+        epi.flat0 = first * pixels;
+        epi.add = add;
+        epi.mul = mul;
+        t_->depthwise_u8_stacked(x8 + first * pixels, count, stacked_, wpack_.data(), comp_[0],
+                                 bytes, epi);
+      }
+    });
+    return true;
+  }
+
   // A 1 x 1 filter with strides 1 and no padding (a BatchNorm that follows no
   // convolution, as the quantizer writes it): x * w[c] + bias[c], then the
   // chain, plane by plane, from and to bytes where the plan says. Not for a
@@ -240,6 +296,7 @@ class DepthwiseStep : public ByteStep {
   kernels::DepthwiseBytes bytes_;  // ok: the byte kernel runs
   std::vector<uint32_t> wpack_;    // [channel][filter row][chunk]
   std::vector<int32_t> comp_;      // [channel]: 128 * sum of the taps
+  kernels::StackedPlanes stacked_; // ok: every channel's filter the same, the planes stack
 };
 
 }  // namespace
