@@ -208,8 +208,10 @@ struct Table {
 
   // C[mr][nvec * lanes] (+)= A[k][mr] . B[k][nvec * lanes] over k < kc,
   // where row k of B starts at b + koff[k] and C rows are `ldc` int32 apart.
+  // `ahead`: cache lines to ask for meanwhile, one an iteration of k (the
+  // next block's weights; no effect on values).
   void (*gemm)(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc, int32_t* c,
-               int64_t ldc, int nvec, bool accumulate);
+               int64_t ldc, int nvec, bool accumulate, Prefetch ahead);
 
   // Runs `chain` on len values src[0..len) whose flat index starts at
   // `flat`, in plane (n, c); `add` is added to each value first (wrapping).
@@ -226,7 +228,7 @@ struct Table {
   bool (*gemm_fused)(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc,
                      const int32_t* cin, int64_t ldc, const Chain& chain, int64_t flat0,
                      int64_t plane, int rows, const int32_t* add, const int32_t* mul,
-                     const TileMap& map);
+                     const TileMap& map, Prefetch ahead);
 
   // The transposed product for small pixel grids (AVX-512 only, else
   // null): lanes are 48 output channels, rows up to 7 pixels. C[m][48] (+)=

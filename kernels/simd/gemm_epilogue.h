@@ -89,7 +89,7 @@ inline __m512i requant_row_16(const PatternArgs& pa, __m512i a0, __m512i a1, __m
 template <int NV, Pattern P, bool OutB, bool OpB>
 void gemm_fused_tile(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc,
                      const int32_t* cin, int64_t ldc, const Chain& ch, int64_t flat0,
-                     int64_t plane, int rows, const int32_t* add, const int32_t* mul, const TileMap& map) {
+                     int64_t plane, int rows, const int32_t* add, const int32_t* mul, const TileMap& map, Prefetch ahead) {
 #if defined(__AVX512F__)
   using Reg = __m512i;
 #else
@@ -107,6 +107,7 @@ void gemm_fused_tile(const uint32_t* a, const uint32_t* b, const int64_t* koff, 
     }
   }
   for (int64_t k = 0; k < kc; ++k) {
+    if (k < ahead.lines) _mm_prefetch(ahead.at + 64 * k, _MM_HINT_T0);
     Reg bv[NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) bv[v] = VecI::load_unaligned(reinterpret_cast<const int32_t*>(b + koff[k]) + v * kLanes);
@@ -221,11 +222,11 @@ void gemm_fused_tile(const uint32_t* a, const uint32_t* b, const int64_t* koff, 
 template <Pattern P, bool OutB, bool OpB>
 void gemm_fused_b(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc,
                   const int32_t* cin, int64_t ldc, const Chain& ch, int64_t flat0, int64_t plane,
-                  int rows, const int32_t* add, const int32_t* mul, const TileMap& map) {
+                  int rows, const int32_t* add, const int32_t* mul, const TileMap& map, Prefetch ahead) {
   switch (map.nvec) {
-    case 1: gemm_fused_tile<1, P, OutB, OpB>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map); break;
-    case 2: gemm_fused_tile<2, P, OutB, OpB>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map); break;
-    default: gemm_fused_tile<3, P, OutB, OpB>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map); break;
+    case 1: gemm_fused_tile<1, P, OutB, OpB>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map, ahead); break;
+    case 2: gemm_fused_tile<2, P, OutB, OpB>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map, ahead); break;
+    default: gemm_fused_tile<3, P, OutB, OpB>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map, ahead); break;
   }
 }
 
@@ -234,45 +235,45 @@ void gemm_fused_b(const uint32_t* a, const uint32_t* b, const int64_t* koff, int
 template <Pattern P, bool OutB>
 void gemm_fused_o(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc,
                   const int32_t* cin, int64_t ldc, const Chain& ch, int64_t flat0, int64_t plane,
-                  int rows, const int32_t* add, const int32_t* mul, const TileMap& map) {
+                  int rows, const int32_t* add, const int32_t* mul, const TileMap& map, Prefetch ahead) {
   if constexpr (P == Pattern::kResidual) {
     if (ch.operand_bytes) {
-      gemm_fused_b<P, OutB, true>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map);
+      gemm_fused_b<P, OutB, true>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map, ahead);
       return;
     }
   }
-  gemm_fused_b<P, OutB, false>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map);
+  gemm_fused_b<P, OutB, false>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map, ahead);
 }
 
 template <Pattern P>
 void gemm_fused_p(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc,
                   const int32_t* cin, int64_t ldc, const Chain& ch, int64_t flat0, int64_t plane,
-                  int rows, const int32_t* add, const int32_t* mul, const TileMap& map) {
+                  int rows, const int32_t* add, const int32_t* mul, const TileMap& map, Prefetch ahead) {
 #if defined(__AVX512F__)
   if (ch.final_bytes) {
-    gemm_fused_o<P, true>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map);
+    gemm_fused_o<P, true>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map, ahead);
   } else {
-    gemm_fused_o<P, false>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map);
+    gemm_fused_o<P, false>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map, ahead);
   }
 #else
-  gemm_fused_b<P, false, false>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map);
+  gemm_fused_b<P, false, false>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map, ahead);
 #endif
 }
 
 bool gemm_fused(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc,
                 const int32_t* cin, int64_t ldc, const Chain& ch, int64_t flat0, int64_t plane,
-                int rows, const int32_t* add, const int32_t* mul, const TileMap& map) {
+                int rows, const int32_t* add, const int32_t* mul, const TileMap& map, Prefetch ahead) {
 #if !defined(__AVX512F__)
   for (int v = 0; v < map.nvec; ++v) {
     if (map.mask[v] & (map.mask[v] + 1)) return false;  // not a prefix
   }
 #endif
   switch (ch.pattern) {
-    case Pattern::kStore: gemm_fused_p<Pattern::kStore>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map); return true;
-    case Pattern::kClamp: gemm_fused_p<Pattern::kClamp>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map); return true;
-    case Pattern::kShiftClamp: gemm_fused_p<Pattern::kShiftClamp>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map); return true;
-    case Pattern::kResidual: gemm_fused_p<Pattern::kResidual>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map); return true;
-    case Pattern::kRequant: gemm_fused_p<Pattern::kRequant>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map); return true;
+    case Pattern::kStore: gemm_fused_p<Pattern::kStore>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map, ahead); return true;
+    case Pattern::kClamp: gemm_fused_p<Pattern::kClamp>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map, ahead); return true;
+    case Pattern::kShiftClamp: gemm_fused_p<Pattern::kShiftClamp>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map, ahead); return true;
+    case Pattern::kResidual: gemm_fused_p<Pattern::kResidual>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map, ahead); return true;
+    case Pattern::kRequant: gemm_fused_p<Pattern::kRequant>(a, b, koff, kc, cin, ldc, ch, flat0, plane, rows, add, mul, map, ahead); return true;
     default: return false;
   }
 }

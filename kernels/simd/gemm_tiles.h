@@ -83,7 +83,7 @@ void pack_bytes(const int8_t* x, int64_t cs, int channels, int64_t count, uint32
 
 template <int NV>
 void gemm_tile(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc, int32_t* c,
-               int64_t ldc, bool accumulate) {
+               int64_t ldc, bool accumulate, Prefetch ahead) {
   __m512i acc[kMr][NV];
 #pragma GCC unroll 8
   for (int m = 0; m < kMr; ++m) {
@@ -93,6 +93,7 @@ void gemm_tile(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_
     }
   }
   for (int64_t k = 0; k < kc; ++k) {
+    if (k < ahead.lines) _mm_prefetch(ahead.at + 64 * k, _MM_HINT_T0);
     __m512i bv[NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_si512(b + koff[k] + v * 16);
@@ -150,7 +151,7 @@ void pack_words(const int32_t* x, int64_t cs, int channels, int64_t count, uint3
 
 template <int NV>
 void gemm_tile(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc, int32_t* c,
-               int64_t ldc, bool accumulate) {
+               int64_t ldc, bool accumulate, Prefetch ahead) {
   __m256i acc[kMr][NV];
 #pragma GCC unroll 4
   for (int m = 0; m < kMr; ++m) {
@@ -162,6 +163,7 @@ void gemm_tile(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_
     }
   }
   for (int64_t k = 0; k < kc; ++k) {
+    if (k < ahead.lines) _mm_prefetch(ahead.at + 64 * k, _MM_HINT_T0);
     __m256i bv[NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
@@ -193,11 +195,11 @@ inline __m256i load_i8_as_i32(const int8_t* p) {
 #endif
 
 void gemm(const uint32_t* a, const uint32_t* b, const int64_t* koff, int64_t kc, int32_t* c,
-          int64_t ldc, int nvec, bool accumulate) {
+          int64_t ldc, int nvec, bool accumulate, Prefetch ahead) {
   switch (nvec) {
-    case 1: gemm_tile<1>(a, b, koff, kc, c, ldc, accumulate); break;
-    case 2: gemm_tile<2>(a, b, koff, kc, c, ldc, accumulate); break;
-    default: gemm_tile<3>(a, b, koff, kc, c, ldc, accumulate); break;
+    case 1: gemm_tile<1>(a, b, koff, kc, c, ldc, accumulate, ahead); break;
+    case 2: gemm_tile<2>(a, b, koff, kc, c, ldc, accumulate, ahead); break;
+    default: gemm_tile<3>(a, b, koff, kc, c, ldc, accumulate, ahead); break;
   }
 }
 

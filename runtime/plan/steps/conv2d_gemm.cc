@@ -455,7 +455,9 @@ class ConvGemmStep : public ByteStep {
         const int64_t t1 = std::min(tile1, t0 + pass);
         for (int64_t ob = 0; ob < ob_; ++ob) {
           for (int64_t tile = t0; tile < t1; ++tile) {
-            run_unit(chain, base, koff, bias, n, tile, ob, ob + 1, rest);
+            // The pass's last tile asks for the next block's weights.
+            const bool ask = tile + 1 == t1 && ob + 1 < ob_;
+            run_unit(chain, base, koff, bias, n, tile, ob, ob + 1, rest, ask ? block_weights(ob + 1, 0) : nullptr);
           }
         }
       }
@@ -464,8 +466,21 @@ class ConvGemmStep : public ByteStep {
     for (int64_t u = u0; u < u1; ++u) {
       const int64_t s = u % segments, tile = (u / segments) % tiles_;
       const int64_t ob0 = (ob_ * s) / segments, ob1 = (ob_ * (s + 1)) / segments;
-      run_unit(chain, base, koff, bias, n, tile, ob0, ob1, rest);
+      run_unit(chain, base, koff, bias, n, tile, ob0, ob1, rest, nullptr);
     }
+  }
+
+  // The weights of oc block ob from row k0 (non-transposed).
+  const uint32_t* block_weights(int64_t ob, int64_t k0) const {
+    return a_.data() + (ob * k_ + k0) * t_->mr;
+  }
+  // The cache lines of `rows` rows of a block's weights from `at`.
+  kernels::Prefetch weights_ahead(const uint32_t* at, int64_t rows) const {
+    kernels::Prefetch p;
+    p.at = reinterpret_cast<const char*>(at);
+    const int64_t bytes = std::min<int64_t>(rows * t_->mr * 4, (a_.data() + a_.size() - at) * 4);
+    p.lines = ceil_div(bytes, int64_t{64});
+    return p;
   }
 
   // Words of `channels` channels (`cs` values apart, cs the plane) of
@@ -539,9 +554,11 @@ class ConvGemmStep : public ByteStep {
     }, w.r0, w.r1, w.bw, t_->split_phases);
   }
 
+  // `next`: the weights the caller computes with next, after these blocks'
+  // last chunk (asked for meanwhile), or null.
   void run_unit(const kernels::Chain& chain, const uint32_t* base, const int64_t* koff,
                 const int32_t* bias, int64_t n, int64_t tile, int64_t ob0, int64_t ob1,
-                uint32_t* scratch) const {
+                uint32_t* scratch, const uint32_t* next) const {
     const int64_t p0 = tile * nb_;
     const int64_t np = std::min(nb_, pg_.grid - p0);
     const int nvec = static_cast<int>(ceil_div(np, t_->lanes));
@@ -561,7 +578,14 @@ class ConvGemmStep : public ByteStep {
       const bool last = k0 + kc >= k_;
       for (int64_t ob = ob0; ob < ob1; ++ob) {
         int32_t* c = ctile + (ob - ob0) * mr * nb_;
-        const uint32_t* a = a_.data() + (ob * k_ + k0) * mr;
+        const uint32_t* a = block_weights(ob, k0);
+        // The weights of the block after this one (come from memory for the
+        // first tile: read once an inference), a line an iteration.
+        const kernels::Prefetch ahead =
+            ob + 1 < ob1 ? weights_ahead(block_weights(ob + 1, k0), kc)
+            : !last      ? weights_ahead(block_weights(ob0, k0 + kc), std::min(kc_, k_ - k0 - kc))
+            : next       ? weights_ahead(next, std::min(kc_, k_))
+                         : kernels::Prefetch();
         const int64_t oc0 = ob * mr;
         const int rows = static_cast<int>(std::min(mr, conv_.o - oc0));
         if (last) {
@@ -572,11 +596,12 @@ class ConvGemmStep : public ByteStep {
           }
           // The last chunk with the epilogue on the registers.
           if (fused && t_->gemm_fused(a, b, koff + k0, kc, k0 > 0 ? c : nullptr, nb_, chain,
-                                      (n * conv_.o + oc0) * pixels, pixels, rows, add, mul, map)) {
+                                      (n * conv_.o + oc0) * pixels, pixels, rows, add, mul, map,
+                                      ahead)) {
             continue;
           }
         }
-        t_->gemm(a, b, koff + k0, kc, c, nb_, nvec, k0 > 0);
+        t_->gemm(a, b, koff + k0, kc, c, nb_, nvec, k0 > 0, ahead);
         if (!last || nsegs == 0) continue;
         t_->epilogue(chain, c, nb_, rows, segs, nsegs, (n * conv_.o + oc0) * pixels, pixels, n, oc0,
                      add);
