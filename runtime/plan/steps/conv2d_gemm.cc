@@ -154,7 +154,7 @@ class ConvGemmStep : public ByteStep {
         transposed_
             ? std::max(ceil_div(conv_.pixels(), 7) * 7 * 48 + 48 * conv_.pixels() + 2 * 48,
                        pg_.wp)
-            : std::max(ob_ * t_->mr * nb_, pg_.wp) + 2 * t_->mr;
+            : std::max(ob_ * t_->mr * nb_, pg_.wp);
     const size_t own = static_cast<size_t>(max_window_words() + 2 + 2 * k_ + rest);
     // The prologue's buffer last.
     if (!pro_.step) return own;
@@ -225,6 +225,15 @@ class ConvGemmStep : public ByteStep {
     // Each word holds at most four products of int8 values (the data is
     // packed as int8).
     kernels::set_rounding(chain, k_ * 4 * 16384, bias, conv_.o);
+    int32_t* adds = bias + channel_words();
+    int32_t* muls = adds + channel_words();
+    for (int64_t oc = 0; oc < channel_words(); ++oc) {
+      const bool real = oc < conv_.o;
+      adds[oc] = real ? static_cast<int32_t>(static_cast<uint32_t>(bias[oc]) -
+                                             static_cast<uint32_t>(comp_[oc]))
+                      : 0;
+      muls[oc] = real && chain.pattern == kernels::Pattern::kRequant ? chain.mul_of(oc) : 0;
+    }
     const double macs = static_cast<double>(conv_.n) * conv_.o * pg_.grid * k_ * t_->group;
     const int threads = threads_for(ctx, macs / 16);
     if (transposed_) {
@@ -289,7 +298,11 @@ class ConvGemmStep : public ByteStep {
     w.words = cg_ * w.plane + nb_ + pg_.rs;
     return w;
   }
-  int64_t bias_words() const { return conv_.o + (conv_.o & 1); }
+  // The shared words before the packed data: per output channel its bias,
+  // then its bias - compensation (what the accumulators start at), then a
+  // kRequant's multiplier (else 0); each of whole vectors of 16.
+  int64_t channel_words() const { return ceil_div(conv_.o, int64_t{16}) * 16; }
+  int64_t bias_words() const { return 3 * channel_words(); }
   int64_t max_window_words() const {
     return window(0, pg_.grid).words;
   }
@@ -564,8 +577,9 @@ class ConvGemmStep : public ByteStep {
     const int nvec = static_cast<int>(ceil_div(np, t_->lanes));
     const int64_t mr = t_->mr;
     int32_t* ctile = reinterpret_cast<int32_t*>(scratch);
-    int32_t* add = ctile + ob_ * mr * nb_;
-    int32_t* mul = add + mr;
+    // Per output channel, prepared by run (see bias_words).
+    const int32_t* adds = bias + channel_words();
+    const int32_t* muls = adds + channel_words();
     const uint32_t* b = base + p0;
     const int64_t pixels = conv_.pixels();
     const bool fused = chain.pattern != kernels::Pattern::kGeneric;
@@ -588,12 +602,9 @@ class ConvGemmStep : public ByteStep {
                          : kernels::Prefetch();
         const int64_t oc0 = ob * mr;
         const int rows = static_cast<int>(std::min(mr, conv_.o - oc0));
+        const int32_t* add = adds + oc0;
+        const int32_t* mul = muls + oc0;
         if (last) {
-          for (int m = 0; m < rows; ++m) {
-            add[m] = static_cast<int32_t>(static_cast<uint32_t>(bias[oc0 + m]) -
-                                          static_cast<uint32_t>(comp_[oc0 + m]));
-            if (chain.pattern == kernels::Pattern::kRequant) mul[m] = chain.mul_of(oc0 + m);
-          }
           // The last chunk with the epilogue on the registers.
           if (fused && t_->gemm_fused(a, b, koff + k0, kc, k0 > 0 ? c : nullptr, nb_, chain,
                                       (n * conv_.o + oc0) * pixels, pixels, rows, add, mul, map,
