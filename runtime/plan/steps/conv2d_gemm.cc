@@ -30,6 +30,9 @@ namespace {
 // Values of the prologue computed per piece of a channel.
 constexpr int64_t kProloguePiece = 512;
 
+// Units of (tile, oc blocks) a thread when a grid has too few tiles to split.
+constexpr int64_t kUnitsPerThread = 16;
+
 // The prologue as run: the step's input, taps and bias, and its chain.
 struct PrologueRun {
   kernels::Chain chain;
@@ -253,10 +256,15 @@ class ConvGemmStep : public ByteStep {
     pass = ceil_div(tiles_, ceil_div(tiles_, pass));  // as even as may be
     // Threads split the grid, not the output channels, when it has enough
     // tiles: each thread then reads the rows it wrote in the layer before
-    // (reading what another core wrote is slow); else the channels too.
-    const int64_t segments = threads > 1 && conv_.n * tiles_ < 4 * threads
-                                 ? std::min(ob_, ceil_div(int64_t(4) * threads, conv_.n * tiles_))
-                                 : 1;
+    // (reading what another core wrote is slow); else the channels too, in
+    // about kUnitsPerThread units a thread, so that the threads finish
+    // together (a 14 x 14 grid is 5 tiles, the last of 18 positions: in 2
+    // segments a tile, one thread had 7.5 vectors of work to the other's
+    // 6.5; those layers 7% faster at two threads in 7 segments).
+    const int64_t segments =
+        threads > 1 && conv_.n * tiles_ < 4 * threads
+            ? std::min(ob_, ceil_div(kUnitsPerThread * threads, conv_.n * tiles_))
+            : 1;
     // A chunk's window reaches a thread's share of the grid (what its next
     // chunks read, unless another thread takes them).
     const int64_t span = ceil_div(tiles_ * nb_, threads);
