@@ -65,13 +65,6 @@ struct DepthwiseValue {
   __m512i vcomp;
 };
 
-// depthwise_u8 for strides 1 without column dilation (DepthwiseBytes::flat):
-// output pixel (r, q) is flat position f = r * stride + q of the byte
-// plane, its filter row i the four bytes from f + i * dh * stride (per
-// chunk). Four loads one byte apart give, in lane k, the words of
-// positions 4k, 4k + 1, 4k + 2, 4k + 3 of a block of 64: no byte shuffle
-// per product, one per block to put the pixels back in order. Positions
-// whose column is ow or more are computed and dropped.
 // The sums of the block of 64 positions from p (filter row i's bytes
 // i * row_step further): a[j] lane k is position 4k + j.
 inline void flat_block_sums(const uint8_t* p, const uint32_t* wpack, int64_t fh, int64_t chunks,
@@ -100,6 +93,13 @@ __attribute__((target("avx512vbmi"))) inline __m512i flat_block_bytes(const __m5
   return _mm512_permutexvar_epi8(interleave, z);
 }
 
+// depthwise_u8 for strides 1 without column dilation (DepthwiseBytes::flat):
+// output pixel (r, q) is flat position f = r * stride + q of the byte
+// plane, its filter row i the four bytes from f + i * dh * stride (per
+// chunk). Four loads one byte apart give, in lane k, the words of
+// positions 4k, 4k + 1, 4k + 2, 4k + 3 of a block of 64: no byte shuffle
+// per product, one per block to put the pixels back in order. Positions
+// whose column is ow or more are computed and dropped.
 template <typename Value>
 __attribute__((target("avx512vbmi"))) void depthwise_u8_flat(
     const uint8_t* bytes, const uint32_t* wpack, int64_t fh, int64_t chunks, int64_t dh,
@@ -111,7 +111,6 @@ __attribute__((target("avx512vbmi"))) void depthwise_u8_flat(
     flat_block_sums(bytes + f0, wpack, fh, chunks, dh * stride, a);
     const VecI y(0);
     const __m512i v[4] = {value(a[0], y), value(a[1], y), value(a[2], y), value(a[3], y)};
-    const __m512i v0 = v[0], v1 = v[1], v2 = v[2], v3 = v[3];
     // The rows this block reaches; each row's pixels stored with a mask.
     const int64_t r0 = f0 / stride, r1 = std::min(oh - 1, (f0 + 63) / stride);
     if (dst8) {
@@ -126,8 +125,8 @@ __attribute__((target("avx512vbmi"))) void depthwise_u8_flat(
       continue;
     }
     // Back in order: u_m holds positions 16m .. 16m + 15 of the block.
-    const __m512i t0 = _mm512_unpacklo_epi32(v0, v1), t1 = _mm512_unpackhi_epi32(v0, v1);
-    const __m512i t2 = _mm512_unpacklo_epi32(v2, v3), t3 = _mm512_unpackhi_epi32(v2, v3);
+    const __m512i t0 = _mm512_unpacklo_epi32(v[0], v[1]), t1 = _mm512_unpackhi_epi32(v[0], v[1]);
+    const __m512i t2 = _mm512_unpacklo_epi32(v[2], v[3]), t3 = _mm512_unpackhi_epi32(v[2], v[3]);
     const __m512i s0 = _mm512_unpacklo_epi64(t0, t2), s1 = _mm512_unpackhi_epi64(t0, t2);
     const __m512i s2 = _mm512_unpacklo_epi64(t1, t3), s3 = _mm512_unpackhi_epi64(t1, t3);
     const __m512i e01 = _mm512_shuffle_i32x4(s0, s1, _MM_SHUFFLE(2, 0, 2, 0));

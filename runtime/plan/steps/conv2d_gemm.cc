@@ -151,12 +151,10 @@ class ConvGemmStep : public ByteStep {
   }
   size_t thread_words() const override {
     // Packed window, offsets (int64), then tile accumulators or row scratch
-    // (transposed: accumulators, values for a generic chain, added values,
-    // multipliers).
+    // (transposed: accumulators, values for a generic chain).
     const int64_t rest =
         transposed_
-            ? std::max(ceil_div(conv_.pixels(), 7) * 7 * 48 + 48 * conv_.pixels() + 2 * 48,
-                       pg_.wp)
+            ? std::max(ceil_div(conv_.pixels(), 7) * 7 * 48 + 48 * conv_.pixels(), pg_.wp)
             : std::max(ob_ * t_->mr * nb_, pg_.wp);
     const size_t own = static_cast<size_t>(max_window_words() + 2 + 2 * k_ + rest);
     // The prologue's buffer last.
@@ -363,8 +361,9 @@ class ConvGemmStep : public ByteStep {
       int64_t* koff = reinterpret_cast<int64_t*>(scratch + w.words + (w.words & 1));
       int32_t* c = reinterpret_cast<int32_t*>(koff + k_);
       int32_t* tmp = c + pblocks * 7 * 48;
-      int32_t* add = tmp + 48 * pixels;
-      int32_t* mul = add + 48;
+      // Per output channel, prepared by run (see bias_words).
+      const int32_t* adds = bias + channel_words();
+      const int32_t* muls = adds + channel_words();
       int64_t& cur = image[static_cast<size_t>(thread)].n;
       const uint32_t* base = cur < 0 ? nullptr : packed ? packed + cur * w.words : scratch;
       for (int64_t u = b; u < e; ++u) {
@@ -376,14 +375,6 @@ class ConvGemmStep : public ByteStep {
         }
         const int64_t oc0 = gi * 48;
         const int noc = static_cast<int>(std::min<int64_t>(48, conv_.o - oc0));
-        for (int l = 0; l < 48; ++l) {
-          add[l] = l < noc ? static_cast<int32_t>(static_cast<uint32_t>(bias[oc0 + l]) -
-                                                  static_cast<uint32_t>(comp_[oc0 + l]))
-                           : 0;
-          mul[l] = l < noc && chain.pattern == kernels::Pattern::kRequant
-                       ? chain.mul_of(oc0 + l)
-                       : 0;
-        }
         for (int64_t k0 = 0; k0 < k_; k0 += kct_) {
           const int64_t kc = std::min(kct_, k_ - k0);
           const uint32_t* at = a_.data() + (gi * k_ + k0) * 48;
@@ -392,16 +383,14 @@ class ConvGemmStep : public ByteStep {
           // ask for the next one (it follows this one in a_), two lines an
           // iteration each. Without it, the first block of every chunk waits
           // on memory (resnet50's and inception_v3's small grids).
-          const char* next = reinterpret_cast<const char*>(at + kc * 48);
-          const int64_t next_lines =
-              std::min<int64_t>(kct_ * 48 * 4, reinterpret_cast<const char*>(a_.data() + a_.size()) - next) / 64;
+          const kernels::Prefetch next = weights_ahead(at + kc * 48, kct_ * 48);
           for (int64_t pb = pb0; pb < pb1; ++pb) {
             const int rows = static_cast<int>(std::min<int64_t>(7, pixels - pb * 7));
             kernels::Prefetch ahead;
             const int64_t first = (pb - pb0 - 1) * 2 * kc;
-            if (pb > pb0 && first < next_lines) {
-              ahead.at = next + first * 64;
-              ahead.lines = std::min(2 * kc, next_lines - first);
+            if (pb > pb0 && first < next.lines) {
+              ahead.at = next.at + first * 64;
+              ahead.lines = std::min(2 * kc, next.lines - first);
             }
             t_->gemm_t(at, base, koff + k0, pos_.data() + pb * 7, rows, kc, c + pb * 7 * 48,
                        k0 > 0, noc, ahead);
@@ -411,7 +400,7 @@ class ConvGemmStep : public ByteStep {
         for (int64_t pb = pb0; pb < pb1; ++pb) {
           const int rows = static_cast<int>(std::min<int64_t>(7, pixels - pb * 7));
           t_->epilogue_t(chain, c + pb * 7 * 48, rows, pix_.data() + pb * 7, flat0, pixels, noc,
-                         add, mul, tmp);
+                         adds + oc0, muls + oc0, tmp);
         }
         if (chain.pattern == kernels::Pattern::kGeneric) {
           const int64_t p0 = pb0 * 7, p1 = std::min(pixels, pb1 * 7);
@@ -495,11 +484,12 @@ class ConvGemmStep : public ByteStep {
   const uint32_t* block_weights(int64_t ob, int64_t k0) const {
     return a_.data() + (ob * k_ + k0) * t_->mr;
   }
-  // The cache lines of `rows` rows of a block's weights from `at`.
-  kernels::Prefetch weights_ahead(const uint32_t* at, int64_t rows) const {
+  // The cache lines of `words` words of the packed weights from `at` (none
+  // past their end).
+  kernels::Prefetch weights_ahead(const uint32_t* at, int64_t words) const {
     kernels::Prefetch p;
     p.at = reinterpret_cast<const char*>(at);
-    const int64_t bytes = std::min<int64_t>(rows * t_->mr * 4, (a_.data() + a_.size() - at) * 4);
+    const int64_t bytes = std::min<int64_t>(words, a_.data() + a_.size() - at) * 4;
     p.lines = ceil_div(bytes, int64_t{64});
     return p;
   }
@@ -604,9 +594,9 @@ class ConvGemmStep : public ByteStep {
         // The weights of the block after this one (come from memory for the
         // first tile: read once an inference), a line an iteration.
         const kernels::Prefetch ahead =
-            ob + 1 < ob1 ? weights_ahead(block_weights(ob + 1, k0), kc)
-            : !last      ? weights_ahead(block_weights(ob0, k0 + kc), std::min(kc_, k_ - k0 - kc))
-            : next       ? weights_ahead(next, std::min(kc_, k_))
+            ob + 1 < ob1 ? weights_ahead(block_weights(ob + 1, k0), kc * mr)
+            : !last      ? weights_ahead(block_weights(ob0, k0 + kc), std::min(kc_, k_ - k0 - kc) * mr)
+            : next       ? weights_ahead(next, std::min(kc_, k_) * mr)
                          : kernels::Prefetch();
         const int64_t oc0 = ob * mr;
         const int rows = static_cast<int>(std::min(mr, conv_.o - oc0));
